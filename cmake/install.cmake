@@ -1,0 +1,23 @@
+# Install rules: headers, the library, exported targets, config/version files, pkg-config.
+include(CMakePackageConfigHelpers)
+
+set(CFUTURES_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/cfutures)
+
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/cfutures DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES ${PROJECT_BINARY_DIR}/include/cfutures/version.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/cfutures)
+install(TARGETS cfutures EXPORT cfutures-targets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT cfutures-targets NAMESPACE cfutures:: DESTINATION ${CFUTURES_CMAKE_DIR})
+
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/cfutures-config.cmake.in
+  ${PROJECT_BINARY_DIR}/cfutures-config.cmake INSTALL_DESTINATION ${CFUTURES_CMAKE_DIR})
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/cfutures-config-version.cmake
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/cfutures-config.cmake ${PROJECT_BINARY_DIR}/cfutures-config-version.cmake
+  DESTINATION ${CFUTURES_CMAKE_DIR})
+
+configure_file(${PROJECT_SOURCE_DIR}/cmake/cfutures.pc.in ${PROJECT_BINARY_DIR}/cfutures.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/cfutures.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

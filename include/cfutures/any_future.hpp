@@ -1,0 +1,76 @@
+// cf::AnyFuture: a type-erased future handle, so that wait and as_completed
+// work over futures of different result types.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <typeinfo>
+
+#include <cfutures/future.hpp>
+
+namespace cf {
+
+/// Any Future<T> converts to it implicitly. It shares the same state:
+/// equality and hash agree with the Future it came from.
+class AnyFuture {
+public:
+    template <class T>
+    AnyFuture(const Future<T>& f) noexcept  // NOLINT: implicit by design
+        : state_(detail::FutureAccess::state(f)) {}
+
+    bool cancel() const noexcept { return state_->cancel(); }
+    [[nodiscard]] bool cancelled() const noexcept { return state_->cancelled(); }
+    [[nodiscard]] bool running() const noexcept { return state_->running(); }
+    [[nodiscard]] bool done() const noexcept { return state_->done(); }
+
+    [[nodiscard]] std::exception_ptr exception() const { return state_->exception(std::nullopt); }
+    template <class Rep, class Period>
+    [[nodiscard]] std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
+        return state_->exception(detail::deadline_after(timeout));
+    }
+
+    /// Calls `fn(const AnyFuture&)` when done; same rules as Future::add_done_callback.
+    template <class Fn>
+        requires std::invocable<std::decay_t<Fn>&, const AnyFuture&>
+    void add_done_callback(Fn&& fn) const {
+        state_->add_callback(new detail::UserCallback<AnyFuture, std::decay_t<Fn>>(std::forward<Fn>(fn)));
+    }
+
+    /// The result type of the future this handle erases.
+    [[nodiscard]] const std::type_info& result_type() const noexcept { return state_->value_type(); }
+
+    /// The typed handle back; throws std::bad_cast when T is not the result type.
+    template <class T>
+    [[nodiscard]] Future<T> as() const {
+        if (result_type() != typeid(T)) throw std::bad_cast();
+        return detail::FutureAccess::from_state<Future<T>>(state_.get());
+    }
+
+    friend bool operator==(const AnyFuture& a, const AnyFuture& b) noexcept { return a.state_.get() == b.state_.get(); }
+    friend std::ostream& operator<<(std::ostream& os, const AnyFuture& f) {
+        f.state_->print(os);
+        return os;
+    }
+    [[nodiscard]] std::string repr() const { return state_->repr(); }
+
+private:
+    friend struct detail::FutureAccess;
+    explicit AnyFuture(detail::StateBase* s) noexcept : state_(s) {}
+    AnyFuture(detail::adopt_t, detail::StateBase* s) noexcept : state_(detail::adopt, s) {}
+
+    detail::StateRef<detail::StateBase> state_;
+};
+
+}  // namespace cf
+
+template <>
+struct std::hash<cf::AnyFuture> {
+    std::size_t operator()(const cf::AnyFuture& f) const noexcept {
+        return std::hash<const void*>{}(cf::detail::FutureAccess::state(f));
+    }
+};

@@ -1,0 +1,13 @@
+// cfutures: Python's concurrent.futures for C++20. Everything but MPI.
+#pragma once
+
+#include <cfutures/any_future.hpp>
+#include <cfutures/as_completed.hpp>
+#include <cfutures/callback_errors.hpp>
+#include <cfutures/errors.hpp>
+#include <cfutures/executor.hpp>
+#include <cfutures/future.hpp>
+#include <cfutures/map_result.hpp>
+#include <cfutures/thread_pool.hpp>
+#include <cfutures/version.hpp>
+#include <cfutures/wait.hpp>

@@ -1,0 +1,69 @@
+// The exceptions of cfutures, mirroring concurrent.futures' own hierarchy.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace cf {
+
+/// Base of the module's own errors (Python's concurrent.futures.Error).
+class Error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// The future was cancelled before it could run.
+class CancelledError : public Error {
+public:
+    CancelledError() : Error("the future was cancelled") {}
+    using Error::Error;
+};
+
+/// A wait with a timeout ran out of time.
+class TimeoutError : public Error {
+public:
+    TimeoutError() : Error("the operation timed out") {}
+    using Error::Error;
+};
+
+/// An operation was attempted on a future in a state that does not allow it.
+class InvalidStateError : public Error {
+public:
+    using Error::Error;
+};
+
+/// The executor cannot run calls any more (a worker died or failed to start).
+class BrokenExecutor : public Error {
+public:
+    using Error::Error;
+};
+
+/// A ThreadPoolExecutor's worker failed to initialise.
+class BrokenThreadPool : public BrokenExecutor {
+public:
+    using BrokenExecutor::BrokenExecutor;
+};
+
+/// A ProcessPoolExecutor's worker died or its channel was corrupted.
+class BrokenProcessPool : public BrokenExecutor {
+public:
+    using BrokenExecutor::BrokenExecutor;
+};
+
+/// A worker process threw an exception whose type cannot be rebuilt here.
+class RemoteError : public Error {
+public:
+    RemoteError(std::string type_name, const std::string& what, std::string remote_traceback = {})
+        : Error(what), type_name_(std::move(type_name)), remote_traceback_(std::move(remote_traceback)) {}
+
+    /// The demangled name of the exception type thrown in the worker.
+    [[nodiscard]] const std::string& type_name() const noexcept { return type_name_; }
+    /// The worker's backtrace at the throw, where it could be had; may be empty.
+    [[nodiscard]] const std::string& remote_traceback() const noexcept { return remote_traceback_; }
+
+private:
+    std::string type_name_;
+    std::string remote_traceback_;
+};
+
+}  // namespace cf

@@ -1,0 +1,149 @@
+// cf::MapResult: what Executor::map returns, Python's result_iterator as an
+// input range. Holds the futures of the calls submitted so far and, with a
+// buffersize, the source that submits the next ones as results are taken.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <variant>
+
+#include <cfutures/detail/deadline.hpp>
+#include <cfutures/executor.hpp>
+#include <cfutures/future.hpp>
+
+namespace cf {
+
+namespace detail {
+
+/// Submits map() calls one at a time; returns nullopt once the inputs run out
+/// or the executor is gone.
+template <class Unit>
+class UnitSource {
+public:
+    virtual ~UnitSource() = default;
+    virtual std::optional<Unit> next() = 0;
+};
+
+/// The value type map() yields for a call returning R (void calls yield std::monostate).
+template <class R>
+using map_value_t = std::conditional_t<std::is_void_v<R>, std::monostate, R>;
+
+inline void check_map_options(const MapOptions& o) {
+    if (o.chunksize < 1) throw std::invalid_argument("map: chunksize must be >= 1, got 0");
+    if (o.buffersize && *o.buffersize == 0) throw std::invalid_argument("map: buffersize must be >= 1, got 0");
+}
+
+}  // namespace detail
+
+/// The results of Executor::map, in input order. Single pass.
+///
+/// `*it` waits for the call at the iterator's position and returns its value,
+/// or throws its exception (iteration may go on past it), or throws
+/// TimeoutError once the map's timeout has passed (then the calls not yet
+/// started are cancelled and the range is exhausted). Destroying the result
+/// before the end cancels the calls not yet started.
+template <class R>
+class MapResult {
+public:
+    using value_type = detail::map_value_t<R>;
+
+    MapResult(const MapOptions& options, std::unique_ptr<detail::UnitSource<Future<R>>> source)
+        : deadline_(detail::deadline_after(options.timeout)), source_(std::move(source)) {
+        if (options.buffersize) {
+            while (pending_.size() < *options.buffersize && pull()) {
+            }
+        } else {
+            while (pull()) {
+            }
+            source_.reset();  // eager: every input has been consumed and submitted
+        }
+    }
+    MapResult(MapResult&&) noexcept = default;
+    MapResult& operator=(MapResult&&) noexcept = default;
+    ~MapResult() { cancel_pending(); }
+
+    class iterator {
+    public:
+        using iterator_category = std::input_iterator_tag;
+        using difference_type = std::ptrdiff_t;
+        using value_type = detail::map_value_t<R>;
+        using reference = value_type;
+
+        iterator() = default;
+        value_type operator*() const { return owner_->take_front(); }
+        iterator& operator++() {
+            owner_->pop_front();
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.at_end(); }
+
+    private:
+        friend class MapResult;
+        explicit iterator(MapResult* owner) : owner_(owner) {}
+        bool at_end() const noexcept { return !owner_ || owner_->pending_.empty(); }
+        MapResult* owner_ = nullptr;
+    };
+
+    iterator begin() { return iterator(this); }
+    std::default_sentinel_t end() const noexcept { return {}; }
+
+    /// Collects every remaining result into a vector (rethrows the first failure).
+    std::vector<value_type> to_vector() {
+        std::vector<value_type> out;
+        for (auto&& v : *this) out.push_back(std::move(v));
+        return out;
+    }
+
+private:
+    bool pull() {
+        if (!source_) return false;
+        std::optional<Future<R>> f = source_->next();
+        if (!f) {
+            source_.reset();
+            return false;
+        }
+        pending_.push_back(std::move(*f));
+        return true;
+    }
+
+    value_type take_front() {
+        auto* state = static_cast<detail::ResultState<R>*>(detail::FutureAccess::state(pending_.front()));
+        try {
+            // map() never hands its futures out, so the value can be moved out of the state.
+            if constexpr (std::is_void_v<R>) {
+                state->get(deadline_);
+                return std::monostate{};
+            } else {
+                return state->take(deadline_);
+            }
+        } catch (const TimeoutError&) {
+            cancel_pending();
+            throw;
+        }
+    }
+
+    void pop_front() {
+        if (pending_.empty()) return;
+        pending_.pop_front();
+        pull();  // with a buffersize, keep that many calls in flight
+    }
+
+    void cancel_pending() noexcept {
+        for (const Future<R>& f : pending_) f.cancel();
+        pending_.clear();
+        source_.reset();
+    }
+
+    detail::Deadline deadline_;
+    std::deque<Future<R>> pending_;
+    std::unique_ptr<detail::UnitSource<Future<R>>> source_;
+};
+
+}  // namespace cf

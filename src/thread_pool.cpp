@@ -1,0 +1,303 @@
+// ThreadPoolExecutor's machinery. One mutex guards the queue and the pool's
+// life cycle; it is never held while user code runs. Idle workers spin
+// briefly, then park on a futex "epoch" word; submit wakes one sleeper only
+// when there is one (no notify_all herds).
+#include <cfutures/thread_pool.hpp>
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <cfutures/detail/type_name.hpp>
+#include <cfutures/errors.hpp>
+
+namespace cf {
+namespace detail {
+
+namespace {
+constexpr int kIdleSpins = 2000;
+std::atomic<int> g_executor_counter{0};
+
+int default_max_workers() {
+    const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    return static_cast<int>(std::min(32u, hw + 4));
+}
+}  // namespace
+
+class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
+public:
+    explicit ThreadPoolCore(ThreadPoolOptions options)
+        : max_workers_(options.max_workers ? *options.max_workers : default_max_workers()),
+          prefix_(options.thread_name_prefix.empty()
+                      ? "ThreadPoolExecutor-" + std::to_string(g_executor_counter.fetch_add(1))
+                      : std::move(options.thread_name_prefix)),
+          initializer_(std::move(options.initializer)) {
+        if (options.max_workers && *options.max_workers <= 0) {
+            throw std::invalid_argument("max_workers must be greater than 0, got " +
+                                        std::to_string(*options.max_workers));
+        }
+    }
+
+    ~ThreadPoolCore() {
+        // Only reached once no worker holds the core, so the queue is ours alone.
+        fail_all_queued(nullptr);
+    }
+
+    void enqueue(StateBase* task) {
+        std::unique_lock lk(mutex_);
+        if (!broken_.empty()) {
+            const std::string why = broken_;
+            lk.unlock();
+            task->release();
+            throw BrokenThreadPool(why);
+        }
+        if (shutdown_) {
+            lk.unlock();
+            task->release();
+            throw std::runtime_error("cannot schedule new futures after shutdown");
+        }
+        task->next_in_queue = nullptr;
+        if (tail_) tail_->next_in_queue = task;
+        else head_ = task;
+        tail_ = task;
+        const auto queued = queued_.fetch_add(1, std::memory_order_seq_cst) + 1;
+        // Python's _adjust_thread_count: reuse an idle worker, else start one if below max.
+        const bool start = idle_.load(std::memory_order_seq_cst) < static_cast<int>(queued) &&
+                           static_cast<int>(threads_.size()) < max_workers_;
+        if (start) start_worker_locked();
+        lk.unlock();
+        wake_one();
+    }
+
+    void shutdown(bool wait, bool cancel_futures) {
+        {
+            std::lock_guard g(mutex_);
+            shutdown_ = true;
+            if (cancel_futures) cancel_all_queued_locked();
+        }
+        wake_all();
+        if (!wait) return;
+
+        const bool from_worker = tls_current_pool == this;
+        std::vector<std::thread> to_join;
+        {
+            std::unique_lock lk(mutex_);
+            // A worker calling shutdown(wait=true) from a task cannot wait for itself,
+            // nor for other workers doing the same.
+            if (from_worker) ++waiting_workers_;
+            exited_cv_.wait(lk, [&] { return live_workers_ == (from_worker ? waiting_workers_ : 0); });
+            if (from_worker) --waiting_workers_;
+            for (auto& t : threads_) {
+                if (t.joinable() && t.get_id() != std::this_thread::get_id()) to_join.push_back(std::move(t));
+            }
+        }
+        for (auto& t : to_join) t.join();
+    }
+
+    /// Called by the executor's destructor after shutdown(true): a worker thread
+    /// destroying its own executor cannot join itself, so it lets itself go.
+    void detach_self() {
+        std::lock_guard g(mutex_);
+        for (auto& t : threads_) {
+            if (t.joinable() && t.get_id() == std::this_thread::get_id()) t.detach();
+        }
+    }
+
+    int max_workers() const noexcept { return max_workers_; }
+    int thread_count() const noexcept {
+        std::lock_guard g(mutex_);
+        return static_cast<int>(threads_.size());
+    }
+    const std::string& prefix() const noexcept { return prefix_; }
+
+private:
+    static thread_local ThreadPoolCore* tls_current_pool;
+
+    void start_worker_locked() {
+        const std::size_t index = threads_.size();
+        ++live_workers_;
+        try {
+            threads_.emplace_back([self = shared_from_this(), index] { self->worker_main(index); });
+        } catch (...) {
+            --live_workers_;
+            throw;
+        }
+    }
+
+    void worker_main(std::size_t index) {
+        tls_current_pool = this;
+        const std::string name = prefix_ + "_" + std::to_string(index);
+        pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+
+        if (initializer_ && !run_initializer()) {
+            worker_exit();
+            return;
+        }
+        bool announced_idle = false;
+        for (;;) {
+            StateBase* task = pop_or_park(announced_idle);
+            if (!task) break;
+            if (announced_idle) {
+                idle_.fetch_sub(1, std::memory_order_seq_cst);
+                announced_idle = false;
+            }
+            task->run();
+            // Count ourselves idle before dropping the task: a submit right after
+            // result() returns then reuses this thread rather than starting one.
+            idle_.fetch_add(1, std::memory_order_seq_cst);
+            announced_idle = true;
+            task->release();
+        }
+        if (announced_idle) idle_.fetch_sub(1, std::memory_order_seq_cst);
+        worker_exit();
+    }
+
+    bool run_initializer() {
+        try {
+            initializer_();
+            return true;
+        } catch (...) {
+            const auto e = std::current_exception();
+            std::lock_guard g(mutex_);
+            broken_ = "A thread initializer failed, the thread pool is not usable anymore (" +
+                      exception_type_name(e) + ": " + exception_message(e) + ")";
+            fail_all_queued(std::make_exception_ptr(BrokenThreadPool(broken_)));
+            return false;
+        }
+    }
+
+    void worker_exit() {
+        std::lock_guard g(mutex_);
+        --live_workers_;
+        exited_cv_.notify_all();
+    }
+
+    /// Pops the next task, spinning then parking while the queue is empty.
+    /// Returns null when the pool shuts down (or breaks) and the queue is empty.
+    StateBase* pop_or_park(bool& announced_idle) {
+        for (int spins = 0;; ++spins) {
+            if (queued_.load(std::memory_order_acquire) > 0 || spins >= kIdleSpins) {
+                std::lock_guard g(mutex_);
+                if (head_) return pop_locked();
+                if (shutdown_ || !broken_.empty()) return nullptr;
+                if (spins >= kIdleSpins) {
+                    spins = 0;
+                    if (!announced_idle) {
+                        idle_.fetch_add(1, std::memory_order_seq_cst);
+                        announced_idle = true;
+                    }
+                    // fallthrough to park below, outside the lock
+                } else {
+                    continue;
+                }
+            } else {
+                cpu_relax();
+                continue;
+            }
+            park();
+        }
+    }
+
+    void park() {
+        sleepers_.fetch_add(1, std::memory_order_seq_cst);
+        const std::uint32_t e = epoch_.load(std::memory_order_seq_cst);
+        if (queued_.load(std::memory_order_seq_cst) == 0 && !closed_.load(std::memory_order_seq_cst)) {
+            futex_wait(epoch_, e, std::nullopt);
+        }
+        sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+    }
+
+    void wake_one() {
+        if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+            epoch_.fetch_add(1, std::memory_order_seq_cst);
+            futex_wake(epoch_, 1);
+        }
+    }
+
+    void wake_all() {
+        closed_.store(true, std::memory_order_seq_cst);
+        epoch_.fetch_add(1, std::memory_order_seq_cst);
+        futex_wake(epoch_, INT_MAX);
+    }
+
+    StateBase* pop_locked() {
+        StateBase* task = head_;
+        head_ = task->next_in_queue;
+        if (!head_) tail_ = nullptr;
+        task->next_in_queue = nullptr;
+        queued_.fetch_sub(1, std::memory_order_seq_cst);
+        return task;
+    }
+
+    void cancel_all_queued_locked() {
+        while (head_) {
+            StateBase* task = pop_locked();
+            task->cancel();
+            task->release();
+        }
+    }
+
+    /// Fails every queued task with `error` (or cancels them when null).
+    void fail_all_queued(const std::exception_ptr& error) {
+        while (head_) {
+            StateBase* task = pop_locked();
+            if (error) task->abandon(error);
+            else task->cancel();
+            task->release();
+        }
+        if (error) wake_all();
+    }
+
+    const int max_workers_;
+    const std::string prefix_;
+    const std::function<void()> initializer_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable exited_cv_;
+    StateBase* head_ = nullptr;  // guarded by mutex_
+    StateBase* tail_ = nullptr;  // guarded by mutex_
+    bool shutdown_ = false;      // guarded by mutex_
+    std::string broken_;         // guarded by mutex_; non-empty once broken
+    std::vector<std::thread> threads_;  // guarded by mutex_
+    int live_workers_ = 0;              // guarded by mutex_
+    int waiting_workers_ = 0;           // guarded by mutex_
+
+    std::atomic<std::size_t> queued_{0};
+    std::atomic<int> idle_{0};  // workers that finished a task and took no other yet
+    std::atomic<int> sleepers_{0};
+    std::atomic<bool> closed_{false};
+    std::atomic<std::uint32_t> epoch_{0};
+};
+
+thread_local ThreadPoolCore* ThreadPoolCore::tls_current_pool = nullptr;
+
+void thread_pool_enqueue(ThreadPoolCore& core, StateBase* task) { core.enqueue(task); }
+
+}  // namespace detail
+
+ThreadPoolExecutor::ThreadPoolExecutor() : ThreadPoolExecutor(ThreadPoolOptions{}) {}
+
+ThreadPoolExecutor::ThreadPoolExecutor(int max_workers)
+    : ThreadPoolExecutor(ThreadPoolOptions{.max_workers = max_workers, .thread_name_prefix = {}, .initializer = {}}) {}
+
+ThreadPoolExecutor::ThreadPoolExecutor(ThreadPoolOptions options)
+    : core_(std::make_shared<detail::ThreadPoolCore>(std::move(options))) {}
+
+ThreadPoolExecutor::~ThreadPoolExecutor() {
+    core_->shutdown(true, false);
+    core_->detach_self();
+}
+
+void ThreadPoolExecutor::shutdown(bool wait, bool cancel_futures) { core_->shutdown(wait, cancel_futures); }
+int ThreadPoolExecutor::max_workers() const noexcept { return core_->max_workers(); }
+int ThreadPoolExecutor::thread_count() const noexcept { return core_->thread_count(); }
+const std::string& ThreadPoolExecutor::thread_name_prefix() const noexcept { return core_->prefix(); }
+
+}  // namespace cf
