@@ -26,6 +26,19 @@ const char* describe(FutureState s) noexcept {
     }
     return "unknown";
 }
+
+// Python's state constants, which its InvalidStateError messages start with.
+const char* python_state_name(FutureState s) noexcept {
+    switch (s) {
+        case FutureState::pending: return "PENDING";
+        case FutureState::running: return "RUNNING";
+        case FutureState::cancelled: return "CANCELLED";
+        case FutureState::cancelled_and_notified: return "CANCELLED_AND_NOTIFIED";
+        case FutureState::finishing:
+        case FutureState::finished: return "FINISHED";
+    }
+    return "UNKNOWN";
+}
 }  // namespace
 
 std::uint32_t StateBase::lock() noexcept {
@@ -151,7 +164,7 @@ void StateBase::commit_finish() noexcept {
 }
 
 void StateBase::throw_already_done() const {
-    throw InvalidStateError(std::string(describe(state())) + ": " + repr());
+    throw InvalidStateError(std::string(python_state_name(state())) + ": " + repr());
 }
 
 void StateBase::set_exception(std::exception_ptr e) {

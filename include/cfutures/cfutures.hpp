@@ -8,6 +8,9 @@
 #include <cfutures/executor.hpp>
 #include <cfutures/future.hpp>
 #include <cfutures/map_result.hpp>
+#include <cfutures/process_pool.hpp>
+#include <cfutures/start_method.hpp>
+#include <cfutures/exception_registry.hpp>
 #include <cfutures/thread_pool.hpp>
 #include <cfutures/version.hpp>
 #include <cfutures/wait.hpp>

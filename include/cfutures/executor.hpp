@@ -11,11 +11,11 @@ namespace cf {
 /// Python's map(..., timeout=, chunksize=, buffersize=) keywords.
 struct MapOptions {
     /// Results not ready this long after the map() call raise TimeoutError; none: wait forever.
-    std::optional<std::chrono::nanoseconds> timeout;
+    std::optional<std::chrono::nanoseconds> timeout{};
     /// Calls sent to a worker together (process-based executors; threads ignore it, as in Python).
     std::size_t chunksize = 1;
     /// Consume the inputs lazily, with at most this many calls (or chunks) in flight.
-    std::optional<std::size_t> buffersize;
+    std::optional<std::size_t> buffersize{};
 };
 
 /// Python's Executor: something that runs calls asynchronously.

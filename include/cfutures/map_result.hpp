@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <type_traits>
 #include <variant>
+#include <vector>
 
 #include <cfutures/detail/deadline.hpp>
 #include <cfutures/executor.hpp>
@@ -39,6 +40,9 @@ inline void check_map_options(const MapOptions& o) {
     if (o.buffersize && *o.buffersize == 0) throw std::invalid_argument("map: buffersize must be >= 1, got 0");
 }
 
+template <class R>
+using ChunkOutcomes = std::vector<std::variant<map_value_t<R>, std::exception_ptr>>;
+
 }  // namespace detail
 
 /// The results of Executor::map, in input order. Single pass.
@@ -48,12 +52,19 @@ inline void check_map_options(const MapOptions& o) {
 /// TimeoutError once the map's timeout has passed (then the calls not yet
 /// started are cancelled and the range is exhausted). Destroying the result
 /// before the end cancels the calls not yet started.
-template <class R>
+///
+/// `Unit` is what one submission yields: a Future<R> per call, or, for
+/// process-based executors with a chunksize, a future holding the outcomes of
+/// a whole chunk (a chunk that fails as a whole, e.g. on a broken pool, throws
+/// at its first position and is skipped by the next ++).
+template <class R, class Unit = Future<R>>
 class MapResult {
+    static constexpr bool chunked = !std::is_same_v<Unit, Future<R>>;
+
 public:
     using value_type = detail::map_value_t<R>;
 
-    MapResult(const MapOptions& options, std::unique_ptr<detail::UnitSource<Future<R>>> source)
+    MapResult(const MapOptions& options, std::unique_ptr<detail::UnitSource<Unit>> source)
         : deadline_(detail::deadline_after(options.timeout)), source_(std::move(source)) {
         if (options.buffersize) {
             while (pending_.size() < *options.buffersize && pull()) {
@@ -104,7 +115,7 @@ public:
 private:
     bool pull() {
         if (!source_) return false;
-        std::optional<Future<R>> f = source_->next();
+        std::optional<Unit> f = source_->next();
         if (!f) {
             source_.reset();
             return false;
@@ -114,36 +125,67 @@ private:
     }
 
     value_type take_front() {
-        auto* state = static_cast<detail::ResultState<R>*>(detail::FutureAccess::state(pending_.front()));
-        try {
+        // Only the map's own deadline passing is a map timeout; a TimeoutError thrown by
+        // the call itself is that call's outcome, and iteration goes on past it.
+        if (!detail::FutureAccess::state(pending_.front())->wait(deadline_)) {
+            cancel_pending();
+            throw TimeoutError();
+        }
+        if constexpr (chunked) {
+            return take_from_chunk();
+        } else {
             // map() never hands its futures out, so the value can be moved out of the state.
+            auto* state = static_cast<detail::ResultState<R>*>(detail::FutureAccess::state(pending_.front()));
             if constexpr (std::is_void_v<R>) {
                 state->get(deadline_);
                 return std::monostate{};
             } else {
                 return state->take(deadline_);
             }
-        } catch (const TimeoutError&) {
-            cancel_pending();
-            throw;
         }
+    }
+
+    value_type take_from_chunk() {
+        if (!chunk_) {
+            using Outcomes = typename Unit::value_type;
+            auto* state = static_cast<detail::ResultState<Outcomes>*>(detail::FutureAccess::state(pending_.front()));
+            try {
+                chunk_.emplace(state->take(deadline_));
+            } catch (const TimeoutError&) {
+                throw;
+            } catch (...) {
+                chunk_.emplace();  // failed as a whole: the next ++ skips it
+                throw;
+            }
+        }
+        auto& item = (*chunk_)[index_];
+        if (auto* e = std::get_if<std::exception_ptr>(&item)) std::rethrow_exception(*e);
+        return std::move(std::get<0>(item));
     }
 
     void pop_front() {
         if (pending_.empty()) return;
+        if constexpr (chunked) {
+            if (chunk_ && ++index_ < chunk_->size()) return;
+            chunk_.reset();
+            index_ = 0;
+        }
         pending_.pop_front();
         pull();  // with a buffersize, keep that many calls in flight
     }
 
     void cancel_pending() noexcept {
-        for (const Future<R>& f : pending_) f.cancel();
+        for (const Unit& f : pending_) f.cancel();
         pending_.clear();
         source_.reset();
     }
 
     detail::Deadline deadline_;
-    std::deque<Future<R>> pending_;
-    std::unique_ptr<detail::UnitSource<Future<R>>> source_;
+    std::deque<Unit> pending_;
+    std::unique_ptr<detail::UnitSource<Unit>> source_;
+    // chunked only: the outcomes of the front chunk, once taken, and the position in it
+    std::optional<detail::ChunkOutcomes<R>> chunk_;
+    std::size_t index_ = 0;
 };
 
 }  // namespace cf

@@ -20,11 +20,11 @@ namespace cf {
 /// Python's ThreadPoolExecutor(max_workers, thread_name_prefix, initializer) keywords.
 struct ThreadPoolOptions {
     /// Default: min(32, hardware threads + 4).
-    std::optional<int> max_workers;
+    std::optional<int> max_workers{};
     /// Threads are named "<prefix>_<n>"; default prefix "ThreadPoolExecutor-<k>".
-    std::string thread_name_prefix;
+    std::string thread_name_prefix{};
     /// Runs first in each worker thread; if it throws, the pool breaks (BrokenThreadPool).
-    std::function<void()> initializer;
+    std::function<void()> initializer{};
 };
 
 namespace detail {
@@ -117,7 +117,8 @@ public:
         // Like Python's weakref to the executor: once it is gone, no more calls are submitted.
         auto core = core_.lock();
         if (!core || zip_.exhausted()) return std::nullopt;
-        return zip_.consume([&](auto&&... args) { return detail::submit_to(*core, fn_, args...); });
+        return zip_.consume(
+            [&](auto&&... args) { return detail::submit_to(*core, fn_, std::forward<decltype(args)>(args)...); });
     }
 
 private:

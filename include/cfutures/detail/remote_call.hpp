@@ -1,0 +1,256 @@
+// A call that crosses a process boundary, shared by every process-based
+// executor (the process pool, MPI): how the parent encodes fn(args...), how
+// the worker decodes, runs it and encodes the outcome, and how the parent
+// completes the future from that reply. Transports only move the bytes.
+//
+// Call bytes:   CodeRef(invoker) | callable | args...        (cereal binary)
+// Reply bytes:  u8 status | result (ok) or RaisedInfo (raised)
+// A chunk (map with chunksize > 1) is one call whose reply holds one
+// outcome per item, so one failed item fails only its own position.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <cfutures/detail/code_ref.hpp>
+#include <cfutures/detail/result_state.hpp>
+#include <cfutures/detail/serialization.hpp>
+#include <cfutures/detail/task_state.hpp>
+#include <cfutures/exception_registry.hpp>
+#include <cfutures/map_result.hpp>
+
+namespace cf::detail {
+
+/// Runs in the worker: decodes a call from `in`, runs it, appends the reply to `reply`.
+/// Throws only when the call cannot be decoded (which breaks the pool).
+using Invoker = void (*)(Decoder& in, std::string& reply);
+
+enum class ReplyStatus : std::uint8_t { ok = 0, raised = 1 };
+
+/// An exception as it travels from a worker.
+struct RaisedInfo {
+    std::string type_name;
+    std::string what;
+    std::string traceback;
+
+    template <class Archive>
+    void serialize(Archive& a) {
+        a(type_name, what, traceback);
+    }
+};
+
+/// Describes the exception being handled (call inside a catch block).
+RaisedInfo describe_current_exception();
+
+// ---- callables -----------------------------------------------------------------
+
+template <class F>
+inline constexpr bool is_function_pointer_v = std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>;
+
+template <class F>
+inline constexpr bool is_stateless_callable_v =
+    std::is_class_v<F> && std::is_empty_v<F> && std::is_default_constructible_v<F>;
+
+template <class F>
+inline constexpr bool is_remote_callable_v =
+    is_function_pointer_v<F> || is_stateless_callable_v<F> || (std::is_class_v<F> && is_serializable_v<F>);
+
+/// The callable-side twin of require_serializable: names the callable type that cannot travel.
+template <class F>
+struct require_remote_callable {
+    static_assert(is_remote_callable_v<F>,
+                  "cfutures: this callable cannot be called in another process. Use a function pointer, "
+                  "a lambda without captures, or a class with a cereal serialize() member. "
+                  "The type is F in require_remote_callable<F>.");
+    static constexpr bool value = true;
+};
+
+template <class F>
+void encode_callable(Encoder& e, const F& fn) {
+    if constexpr (is_function_pointer_v<F>) {
+        e(code_ref_of(fn));
+    } else if constexpr (is_stateless_callable_v<F>) {
+        // Nothing to send: the worker default-constructs it.
+    } else {
+        e(fn);
+    }
+}
+
+template <class F>
+F decode_callable(Decoder& d) {
+    if constexpr (is_function_pointer_v<F>) {
+        CodeRef ref;
+        d(ref);
+        return code_from_ref<std::remove_pointer_t<F>>(ref);
+    } else if constexpr (is_stateless_callable_v<F>) {
+        return F{};
+    } else {
+        F fn;
+        d(fn);
+        return fn;
+    }
+}
+
+// ---- worker side ------------------------------------------------------------------
+
+/// Appends the outcome of `call()` to `reply`: its value, or the exception it threw,
+/// or the exception thrown while encoding the value (the worker lives on).
+template <class R, class Call>
+void append_outcome(std::string& reply, Call&& call) {
+    const std::size_t mark = reply.size();
+    try {
+        if constexpr (std::is_void_v<R>) {
+            std::forward<Call>(call)();
+            reply.push_back(static_cast<char>(ReplyStatus::ok));
+        } else {
+            R value = std::forward<Call>(call)();
+            reply.push_back(static_cast<char>(ReplyStatus::ok));
+            Encoder e(reply);
+            e(value);
+        }
+    } catch (...) {
+        reply.resize(mark);
+        reply.push_back(static_cast<char>(ReplyStatus::raised));
+        Encoder e(reply);
+        e(describe_current_exception());
+    }
+}
+
+template <class F, class... Args>
+struct RemoteCall {
+    using R = call_result_t<F, Args...>;
+
+    static void invoke(Decoder& in, std::string& reply) {
+        F fn = decode_callable<F>(in);
+        std::tuple<Args...> args;
+        in(args);
+        append_outcome<R>(reply, [&]() -> R { return std::apply(fn, std::move(args)); });
+    }
+};
+
+template <class F, class... Args>
+struct RemoteChunk {
+    using R = call_result_t<F, Args...>;
+
+    static void invoke(Decoder& in, std::string& reply) {
+        F fn = decode_callable<F>(in);
+        std::vector<std::tuple<Args...>> items;
+        in(items);
+        const std::uint64_t count = items.size();
+        {
+            Encoder e(reply);
+            e(count);
+        }
+        for (auto& args : items) {
+            append_outcome<R>(reply, [&]() -> R { return std::apply(fn, std::move(args)); });
+        }
+    }
+};
+
+// ---- parent side ------------------------------------------------------------------
+
+template <class Invoke>
+CodeRef invoker_ref() {
+    // Once per instantiation: looking a module up takes a lock in the loader.
+    static const CodeRef ref = code_ref_of(reinterpret_cast<const void*>(static_cast<Invoker>(&Invoke::invoke)));
+    return ref;
+}
+
+/// The bytes of the call fn(args...); throws what the arguments' serialization throws.
+template <class Fn, class... Args>
+std::string encode_call(const Fn& fn, const Args&... args) {
+    static_assert(require_remote_callable<Fn>::value);
+    static_assert((require_serializable<Args>::value && ...));
+    static_assert(require_serializable<call_result_t<Fn, Args...>>::value);
+    std::string out;
+    Encoder e(out);
+    e(invoker_ref<RemoteCall<Fn, Args...>>());
+    encode_callable(e, fn);
+    if constexpr (sizeof...(Args) > 0) e(args...);
+    return out;
+}
+
+/// The bytes of one chunk of map() calls.
+template <class Fn, class... Args>
+std::string encode_chunk(const Fn& fn, const std::vector<std::tuple<Args...>>& items) {
+    static_assert(require_remote_callable<Fn>::value);
+    static_assert((require_serializable<Args>::value && ...));
+    static_assert(require_serializable<call_result_t<Fn, Args...>>::value);
+    std::string out;
+    Encoder e(out);
+    e(invoker_ref<RemoteChunk<Fn, Args...>>());
+    encode_callable(e, fn);
+    e(items);
+    return out;
+}
+
+template <class R>
+std::variant<map_value_t<R>, std::exception_ptr> decode_outcome(Decoder& d) {
+    std::uint8_t status = 0;
+    d(status);
+    if (status == static_cast<std::uint8_t>(ReplyStatus::ok)) {
+        if constexpr (std::is_void_v<R>) {
+            return std::monostate{};
+        } else {
+            R value;
+            d(value);
+            return value;
+        }
+    }
+    if (status != static_cast<std::uint8_t>(ReplyStatus::raised))
+        throw std::runtime_error("corrupt reply: unknown status " + std::to_string(status));
+    RaisedInfo info;
+    d(info);
+    return rebuild_exception(info.type_name, info.what, info.traceback);
+}
+
+/// Completes `state` (a ResultState<R>) from a call's reply; throws if the reply cannot be decoded.
+template <class R>
+void complete_call(StateBase* state, std::string_view reply) {
+    Decoder d(reply);
+    auto outcome = decode_outcome<R>(d);
+    auto* s = static_cast<ResultState<R>*>(state);
+    try {
+        if (auto* e = std::get_if<std::exception_ptr>(&outcome)) {
+            s->set_exception(*e);
+        } else if constexpr (std::is_void_v<R>) {
+            s->set_result();
+        } else {
+            s->set_result(std::move(std::get<0>(outcome)));
+        }
+    } catch (const InvalidStateError&) {
+        // Completed by hand while it ran: the hand wins, as in Python.
+    }
+}
+
+/// Completes `state` (a ResultState<ChunkOutcomes<R>>) from a chunk's reply.
+template <class R>
+void complete_chunk(StateBase* state, std::string_view reply) {
+    Decoder d(reply);
+    std::uint64_t count = 0;
+    d(count);
+    ChunkOutcomes<R> items;
+    items.reserve(static_cast<std::size_t>(count));
+    for (std::uint64_t i = 0; i < count; ++i) items.push_back(decode_outcome<R>(d));
+    try {
+        static_cast<ResultState<ChunkOutcomes<R>>*>(state)->set_result(std::move(items));
+    } catch (const InvalidStateError&) {
+    }
+}
+
+/// Completes a state from reply bytes; instantiated per result type.
+using ReplyDecoder = void (*)(StateBase* state, std::string_view reply);
+
+/// Runs one encoded call in this process (the worker's side of the protocol).
+/// Throws when the call cannot be decoded.
+void run_encoded_call(std::string_view call, std::string& reply);
+
+}  // namespace cf::detail

@@ -1,0 +1,115 @@
+// How values cross a process boundary: cereal's binary archives over byte
+// strings, the standard types' cereal support, and the compile-time check
+// that names a type which cannot be serialized.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <istream>
+#include <ostream>
+#include <streambuf>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include <cereal/archives/binary.hpp>
+#include <cereal/types/array.hpp>
+#include <cereal/types/bitset.hpp>
+#include <cereal/types/chrono.hpp>
+#include <cereal/types/complex.hpp>
+#include <cereal/types/deque.hpp>
+#include <cereal/types/list.hpp>
+#include <cereal/types/map.hpp>
+#include <cereal/types/memory.hpp>
+#include <cereal/types/optional.hpp>
+#include <cereal/types/set.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/tuple.hpp>
+#include <cereal/types/unordered_map.hpp>
+#include <cereal/types/unordered_set.hpp>
+#include <cereal/types/utility.hpp>
+#include <cereal/types/variant.hpp>
+#include <cereal/types/vector.hpp>
+
+namespace cf::detail {
+
+/// A streambuf appending to a std::string (cheaper than std::ostringstream's copies).
+class StringSink final : public std::streambuf {
+public:
+    explicit StringSink(std::string& out) : out_(out) {}
+
+protected:
+    std::streamsize xsputn(const char* s, std::streamsize n) override {
+        out_.append(s, static_cast<std::size_t>(n));
+        return n;
+    }
+    int_type overflow(int_type c) override {
+        if (c != traits_type::eof()) out_.push_back(static_cast<char>(c));
+        return c;
+    }
+
+private:
+    std::string& out_;
+};
+
+/// A streambuf reading a byte range in place.
+class BytesSource final : public std::streambuf {
+public:
+    BytesSource(const char* data, std::size_t size) {
+        char* p = const_cast<char*>(data);  // the get area is never written through
+        setg(p, p, p + size);
+    }
+    /// Bytes not consumed yet.
+    [[nodiscard]] std::size_t remaining() const noexcept { return static_cast<std::size_t>(egptr() - gptr()); }
+};
+
+/// Writes values with cereal into a byte string.
+class Encoder {
+public:
+    explicit Encoder(std::string& out) : sink_(out), stream_(&sink_), archive_(stream_) {}
+    template <class... T>
+    void operator()(T&&... values) {
+        archive_(std::forward<T>(values)...);
+    }
+
+private:
+    StringSink sink_;
+    std::ostream stream_;
+    cereal::BinaryOutputArchive archive_;
+};
+
+/// Reads values with cereal from a byte range; throws when the bytes run out.
+class Decoder {
+public:
+    Decoder(const char* data, std::size_t size) : source_(data, size), stream_(&source_), archive_(stream_) {}
+    explicit Decoder(std::string_view bytes) : Decoder(bytes.data(), bytes.size()) {}
+    template <class... T>
+    void operator()(T&... values) {
+        archive_(values...);
+    }
+    [[nodiscard]] std::size_t remaining() const noexcept { return source_.remaining(); }
+
+private:
+    BytesSource source_;
+    std::istream stream_;
+    cereal::BinaryInputArchive archive_;
+};
+
+template <class T>
+inline constexpr bool is_serializable_v =
+    std::is_void_v<T> || (cereal::traits::is_output_serializable<T, cereal::BinaryOutputArchive>::value &&
+                          cereal::traits::is_input_serializable<T, cereal::BinaryInputArchive>::value);
+
+/// Instantiated for every argument, result and callable state that crosses a
+/// process boundary: a type that cannot be serialized stops the build here, and
+/// the compiler's "required from" line names it (`require_serializable<YourType>`).
+template <class T>
+struct require_serializable {
+    static_assert(is_serializable_v<T>,
+                  "cfutures: this type cannot cross a process boundary. Give it a cereal "
+                  "`template <class Archive> void serialize(Archive&)` member (or save/load), "
+                  "or include the cereal header for it. The type is T in require_serializable<T>.");
+    static constexpr bool value = true;
+};
+
+}  // namespace cf::detail

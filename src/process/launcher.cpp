@@ -1,0 +1,234 @@
+#include "launcher.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace cf::detail {
+
+namespace {
+
+[[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
+
+/// The fd number a started process finds its socket on.
+constexpr int kChildFd = 3;
+
+/// Runs jobs on the one long-lived thread that starts every child process.
+class Launcher {
+public:
+    static Launcher& instance() {
+        static Launcher* l = new Launcher;  // never destroyed: the thread runs until the program ends
+        return *l;
+    }
+
+    template <class F>
+    auto run(F f) -> decltype(f()) {
+        std::packaged_task<decltype(f())()> task(std::move(f));
+        auto result = task.get_future();
+        {
+            std::lock_guard g(mutex_);
+            jobs_.emplace_back([&task] { task(); });
+        }
+        cv_.notify_one();
+        return result.get();
+    }
+
+private:
+    Launcher() {
+        std::thread([this] { loop(); }).detach();
+    }
+
+    void loop() {
+        ::pthread_setname_np(::pthread_self(), "cfutures-launch");
+        for (;;) {
+            std::function<void()> job;
+            {
+                std::unique_lock lk(mutex_);
+                cv_.wait(lk, [&] { return !jobs_.empty(); });
+                job = std::move(jobs_.front());
+                jobs_.pop_front();
+            }
+            job();
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::deque<std::function<void()>> jobs_;
+};
+
+/// posix_spawn of the program itself with CFUTURES_ROLE set and `fd` as fd 3.
+pid_t spawn_self(const std::string& role, int fd) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (fd == kChildFd) {
+        // dup2 onto itself would keep O_CLOEXEC: clear it in the child by a round trip.
+        posix_spawn_file_actions_adddup2(&actions, fd, kChildFd + 100);
+        posix_spawn_file_actions_adddup2(&actions, kChildFd + 100, kChildFd);
+        posix_spawn_file_actions_addclose(&actions, kChildFd + 100);
+    } else {
+        posix_spawn_file_actions_adddup2(&actions, fd, kChildFd);
+    }
+    std::vector<std::string> env_storage;
+    for (char** e = environ; *e; ++e) {
+        if (std::strncmp(*e, "CFUTURES_ROLE=", 14) != 0) env_storage.emplace_back(*e);
+    }
+    env_storage.push_back("CFUTURES_ROLE=" + role + ":" + std::to_string(::getpid()));
+    std::vector<char*> envp;
+    for (auto& s : env_storage) envp.push_back(s.data());
+    envp.push_back(nullptr);
+
+    char self[] = "/proc/self/exe";
+    std::string arg0 = program_invocation_name ? program_invocation_name : "cfutures-worker";
+    char* argv[] = {arg0.data(), nullptr};
+    pid_t pid = -1;
+    const int rc = ::posix_spawn(&pid, self, &actions, nullptr, argv, envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) throw std::system_error(rc, std::generic_category(), "cfutures: cannot start a worker process");
+    return pid;
+}
+
+/// The fork server's side: one per program, started lazily, forks workers on request.
+class ForkServer {
+public:
+    static ForkServer& instance() {
+        static ForkServer* s = new ForkServer;  // lives as long as the program, like the server
+        return *s;
+    }
+
+    pid_t fork_worker(int worker_fd, int max_tasks) {
+        std::lock_guard g(mutex_);
+        if (control_ < 0) start();
+        if (!send_request(worker_fd, max_tasks)) {
+            // The server died (killed by someone): start a new one and try once more.
+            ::close(control_);
+            control_ = -1;
+            start();
+            if (!send_request(worker_fd, max_tasks)) throw std::runtime_error("cfutures: the fork server does not answer");
+        }
+        pid_t pid = -1;
+        for (;;) {
+            const ssize_t n = ::recv(control_, &pid, sizeof pid, 0);
+            if (n < 0 && errno == EINTR) continue;
+            if (n != sizeof pid || pid <= 0) throw std::runtime_error("cfutures: the fork server could not fork a worker");
+            return pid;
+        }
+    }
+
+private:
+    void start() {
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("cfutures: socketpair");
+        try {
+            Launcher::instance().run([&] { return spawn_self("forkserver:" + std::to_string(kChildFd) + ":0", sv[1]); });
+        } catch (...) {
+            ::close(sv[0]);
+            ::close(sv[1]);
+            throw;
+        }
+        ::close(sv[1]);
+        control_ = sv[0];
+    }
+
+    bool send_request(int worker_fd, int max_tasks) {
+        msghdr msg{};
+        iovec iov{&max_tasks, sizeof max_tasks};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(cm), &worker_fd, sizeof(int));
+        for (;;) {
+            const ssize_t n = ::sendmsg(control_, &msg, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR) continue;
+            return n == static_cast<ssize_t>(sizeof max_tasks);
+        }
+    }
+
+    std::mutex mutex_;
+    int control_ = -1;
+};
+
+}  // namespace
+
+void run_fork_server(int control_fd) noexcept {
+    for (;;) {
+        int max_tasks = 0;
+        msghdr msg{};
+        iovec iov{&max_tasks, sizeof max_tasks};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        const ssize_t n = ::recvmsg(control_fd, &msg, MSG_CMSG_CLOEXEC);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) ::_exit(0);  // the program is gone
+        cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+        if (!cm || cm->cmsg_type != SCM_RIGHTS) ::_exit(1);
+        int worker_fd = -1;
+        std::memcpy(&worker_fd, CMSG_DATA(cm), sizeof(int));
+        const pid_t parent = ::getppid();
+        // CLONE_PARENT: the worker becomes a child of the program (our parent), which
+        // can then wait for it and read its exit status directly.
+        const long pid = ::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+        if (pid == 0) {
+            ::close(control_fd);
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (::getppid() != parent) ::_exit(0);
+            run_worker(worker_fd, max_tasks);
+        }
+        ::close(worker_fd);
+        const pid_t reply = pid > 0 ? static_cast<pid_t>(pid) : -1;
+        ::send(control_fd, &reply, sizeof reply, MSG_NOSIGNAL);
+    }
+}
+
+pid_t launch_worker(StartMethod method, int worker_fd, int max_tasks) {
+    switch (method) {
+        case StartMethod::Fork:
+            return Launcher::instance().run([&]() -> pid_t {
+                const pid_t pid = ::fork();
+                if (pid < 0) throw_errno("cfutures: fork");
+                if (pid == 0) {
+                    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+                    run_worker(worker_fd, max_tasks);
+                }
+                return pid;
+            });
+        case StartMethod::Spawn:
+            return Launcher::instance().run([&] {
+                return spawn_self("worker:" + std::to_string(kChildFd) + ":" + std::to_string(max_tasks), worker_fd);
+            });
+        case StartMethod::ForkServer:
+            return ForkServer::instance().fork_worker(worker_fd, max_tasks);
+    }
+    throw std::invalid_argument("cfutures: unknown start method");
+}
+
+}  // namespace cf::detail

@@ -1,0 +1,23 @@
+// Starting worker processes with each start method.
+//
+// Every process the pool starts is started from one long-lived "launcher"
+// thread, because a child's PR_SET_PDEATHSIG fires when the *thread* that
+// created it exits: started from the launcher, which lives as long as the
+// program, workers and the fork server die with the program and not before.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cfutures/start_method.hpp>
+
+namespace cf::detail {
+
+/// Starts a worker that serves calls on `worker_fd` (the child's end of a
+/// socketpair; the caller closes its copy afterwards). `max_tasks` 0 means no limit.
+/// Returns the worker's pid, a child of this process. Throws std::system_error.
+pid_t launch_worker(StartMethod method, int worker_fd, int max_tasks);
+
+/// The worker's main loop (also the body of a forked worker). Never returns.
+[[noreturn]] void run_worker(int fd, int max_tasks) noexcept;
+
+}  // namespace cf::detail

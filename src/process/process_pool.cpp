@@ -1,0 +1,601 @@
+// ProcessPoolExecutor's manager: one thread per pool that owns the workers.
+//
+//   submit() ──► submitted_ (mutex) ──eventfd──► manager thread
+//                                                 │ queue_ (not yet sent; still cancellable)
+//                                                 ▼
+//                                worker sockets (non-blocking, batched writes)
+//                                                 │           ▲ replies
+//                                                 ▼           │
+//                                           worker processes ─┘
+//                                                 │ exit
+//                                                 ▼
+//                                              pidfds ──► death noticed from the process itself
+//
+// The manager learns that a worker died from its pidfd, never only from its
+// socket; then every unfinished future fails with BrokenProcessPool.
+#include <cfutures/process_pool.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <cfutures/detail/type_name.hpp>
+#include <cfutures/errors.hpp>
+
+#include "launcher.hpp"
+#include "wire.hpp"
+
+namespace cf {
+namespace detail {
+
+namespace {
+
+/// Calls sent to one worker before earlier ones have come back: enough to keep it
+/// busy between two replies, few enough that queued calls stay cancellable.
+constexpr std::size_t kWindow = 2;
+
+constexpr const char* kBrokenPrefix = "A child process terminated abruptly, the process pool is not usable anymore";
+
+[[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
+
+std::string describe_exit(pid_t pid, int status) {
+    std::string s = "worker " + std::to_string(pid);
+    if (WIFSIGNALED(status)) {
+        const int sig = WTERMSIG(status);
+        const char* abbrev = sigabbrev_np(sig);
+        s += " was killed by " + (abbrev ? "SIG" + std::string(abbrev) : "signal " + std::to_string(sig));
+    } else if (WIFEXITED(status)) {
+        s += " exited with code " + std::to_string(WEXITSTATUS(status));
+    } else {
+        s += " ended with status " + std::to_string(status);
+    }
+    return s;
+}
+
+int default_process_count() {
+    const unsigned hw = std::thread::hardware_concurrency();
+    return hw ? static_cast<int>(hw) : 1;
+}
+
+struct Call {
+    StateBase* state = nullptr;  // one reference, released when the call ends
+    std::string bytes;           // dropped once sent
+    ReplyDecoder decode = nullptr;
+};
+
+struct Worker {
+    pid_t pid = -1;
+    int sock = -1;
+    int pidfd = -1;
+    std::deque<std::uint64_t> in_flight;  // ids, in the order sent
+    int sent = 0;
+    bool retiring = false;  // reached max_tasks_per_child: gets no more calls
+    bool told_to_exit = false;
+    bool want_write = false;
+    std::string out;
+    std::size_t out_pos = 0;
+    wire::FrameReader in;
+    std::string fatal;  // what the worker said before dying, if anything
+};
+
+// epoll tags: the worker's key times 4 plus the kind of fd.
+enum : std::uint64_t { kTagSocket = 0, kTagPidfd = 1, kTagWake = 2 };
+
+}  // namespace
+
+class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
+public:
+    explicit ProcessPoolCore(ProcessPoolOptions options)
+        : max_workers_(options.max_workers ? *options.max_workers : default_process_count()),
+          method_(options.start_method),
+          max_tasks_(options.max_tasks_per_child.value_or(0)),
+          initializer_(options.initializer.bytes()) {
+        if (options.max_workers && *options.max_workers <= 0)
+            throw std::invalid_argument("max_workers must be greater than 0, got " + std::to_string(*options.max_workers));
+        if (options.max_tasks_per_child) {
+            if (*options.max_tasks_per_child < 1)
+                throw std::invalid_argument("max_tasks_per_child must be >= 1, got " +
+                                            std::to_string(*options.max_tasks_per_child));
+            if (method_ == StartMethod::Fork)
+                throw std::invalid_argument(
+                    "max_tasks_per_child is incompatible with the Fork start method; use Spawn or ForkServer");
+        }
+        wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (wake_fd_ < 0) throw_errno("cfutures: eventfd");
+        epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+        if (epfd_ < 0) {
+            ::close(wake_fd_);
+            throw_errno("cfutures: epoll_create1");
+        }
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = kTagWake;
+        ::epoll_ctl(epfd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+    }
+
+    ~ProcessPoolCore() {
+        ::close(epfd_);
+        ::close(wake_fd_);
+    }
+
+    void submit(StateBase* state, std::string bytes, ReplyDecoder decode) {
+        std::unique_lock lk(mutex_);
+        if (!broken_.empty()) {
+            const std::string why = broken_;
+            lk.unlock();
+            state->release();
+            throw BrokenProcessPool(why);
+        }
+        if (shutdown_) {
+            lk.unlock();
+            state->release();
+            throw std::runtime_error("cannot schedule new futures after shutdown");
+        }
+        if (!manager_.joinable()) {
+            try {
+                manager_ = std::thread([self = shared_from_this()] { self->manager_main(); });
+            } catch (...) {
+                lk.unlock();
+                state->release();
+                throw;
+            }
+        }
+        const bool was_empty = submitted_.empty();
+        submitted_.push_back(Call{state, std::move(bytes), decode});
+        lk.unlock();
+        if (was_empty) wake();
+    }
+
+    void shutdown(bool wait, bool cancel_futures) {
+        {
+            std::lock_guard g(mutex_);
+            shutdown_ = true;
+            if (cancel_futures) cancel_requested_ = true;
+        }
+        wake();
+        if (!wait) return;
+        // Callbacks run on the manager thread; one that shuts the pool down cannot join it.
+        std::lock_guard jg(join_mutex_);
+        if (manager_.joinable() && manager_.get_id() != std::this_thread::get_id()) manager_.join();
+    }
+
+    void signal_workers(int sig) {
+        {
+            std::lock_guard g(mutex_);
+            // A pid leaves live_pids_ before it is reaped, so it cannot have been reused.
+            for (pid_t pid : live_pids_) ::kill(pid, sig);
+            killing_ = true;
+        }
+        shutdown(false, true);
+    }
+
+    /// The destructor's half: a manager thread destroying its own executor lets itself go.
+    void detach_if_self() {
+        std::lock_guard jg(join_mutex_);
+        if (manager_.joinable() && manager_.get_id() == std::this_thread::get_id()) manager_.detach();
+    }
+
+    int max_workers() const noexcept { return max_workers_; }
+
+    std::vector<pid_t> worker_pids() const {
+        std::lock_guard g(mutex_);
+        return {live_pids_.begin(), live_pids_.end()};
+    }
+
+private:
+    void wake() {
+        const std::uint64_t one = 1;
+        [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+    }
+
+    // ---- the manager thread ---------------------------------------------------------
+
+    void manager_main() {
+        ::pthread_setname_np(::pthread_self(), "cfutures-mgr");
+        try {
+            run_loop();
+        } catch (const std::exception& e) {
+            break_pool(std::string("the pool's manager failed: ") + e.what());
+        }
+        reap_all();
+    }
+
+    void run_loop() {
+        if (method_ == StartMethod::Fork) {
+            // As Python: forked workers are all started up front, before the parent grows more state.
+            while (static_cast<int>(workers_.size()) < max_workers_) spawn_worker();
+        }
+        std::vector<epoll_event> events(64);
+        for (;;) {
+            take_submitted();
+            if (!broken_here_.empty()) return;
+            dispatch();
+            flush_all();
+            if (graceful_exit_done()) return;
+            const int n = ::epoll_wait(epfd_, events.data(), static_cast<int>(events.size()), -1);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                throw_errno("cfutures: epoll_wait");
+            }
+            for (int i = 0; i < n && broken_here_.empty(); ++i) handle_event(events[static_cast<std::size_t>(i)]);
+            if (!broken_here_.empty()) return;
+        }
+    }
+
+    void take_submitted() {
+        std::deque<Call> fresh;
+        bool cancel = false;
+        {
+            std::lock_guard g(mutex_);
+            fresh.swap(submitted_);
+            shutting_down_ = shutdown_;
+            cancel = std::exchange(cancel_requested_, false);
+        }
+        for (Call& c : fresh) {
+            const std::uint64_t id = next_id_++;
+            calls_.emplace(id, std::move(c));
+            queue_.push_back(id);
+        }
+        if (cancel) {
+            // shutdown(cancel_futures=true): what has not been sent is cancelled.
+            for (std::uint64_t id : queue_) {
+                auto it = calls_.find(id);
+                it->second.state->cancel();
+                it->second.state->release();
+                calls_.erase(it);
+            }
+            queue_.clear();
+        }
+    }
+
+    Worker* pick_worker() {
+        Worker* best = nullptr;
+        for (auto& [key, w] : workers_) {
+            if (w.retiring || w.told_to_exit) continue;
+            if (w.in_flight.empty()) return &w;  // idle workers are reused first
+            if (w.in_flight.size() < kWindow && (!best || w.in_flight.size() < best->in_flight.size())) best = &w;
+        }
+        if (static_cast<int>(active_workers()) < max_workers_ && !killing()) {
+            // No idle worker: start one while below max_workers (as Python's _adjust_process_count).
+            return &spawn_worker();
+        }
+        return best;
+    }
+
+    std::size_t active_workers() const {
+        std::size_t n = 0;
+        for (auto& [key, w] : workers_) n += !w.retiring && !w.told_to_exit;
+        return n;
+    }
+
+    bool killing() {
+        std::lock_guard g(mutex_);
+        return killing_;
+    }
+
+    void dispatch() {
+        while (!queue_.empty()) {
+            const std::uint64_t id = queue_.front();
+            auto it = calls_.find(id);
+            Call& call = it->second;
+            // A worker first: once started (RUNNING) a call cannot go back to waiting.
+            Worker* w = call.state->cancelled() ? nullptr : pick_worker();
+            if (!w && !call.state->cancelled()) return;  // every worker is busy
+            // Python's contract: set_running_or_notify_cancel before running; a cancelled call is dropped.
+            bool run = false;
+            try {
+                run = call.state->set_running_or_notify_cancel();
+            } catch (const InvalidStateError&) {
+                run = false;  // completed by hand while queued
+            }
+            if (!run) {
+                call.state->release();
+                calls_.erase(it);
+                queue_.pop_front();
+                continue;
+            }
+            wire::append_frame(w->out, wire::Kind::call, id, call.bytes);
+            std::string().swap(call.bytes);  // the arguments are not kept once sent
+            w->in_flight.push_back(id);
+            if (max_tasks_ > 0 && ++w->sent >= max_tasks_) w->retiring = true;
+            queue_.pop_front();
+        }
+    }
+
+    Worker& spawn_worker() {
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("cfutures: socketpair");
+        pid_t pid = -1;
+        try {
+            pid = launch_worker(method_, sv[1], max_tasks_);
+        } catch (...) {
+            ::close(sv[0]);
+            ::close(sv[1]);
+            throw;
+        }
+        ::close(sv[1]);
+        const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+        if (pidfd < 0) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+            ::close(sv[0]);
+            throw_errno("cfutures: pidfd_open");
+        }
+        ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+        ::fcntl(sv[0], F_SETFL, ::fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+        const std::uint64_t key = next_worker_key_++;
+        Worker& w = workers_[key];
+        w.pid = pid;
+        w.sock = sv[0];
+        w.pidfd = pidfd;
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = key * 4 + kTagSocket;
+        ::epoll_ctl(epfd_, EPOLL_CTL_ADD, w.sock, &ev);
+        ev.data.u64 = key * 4 + kTagPidfd;
+        ::epoll_ctl(epfd_, EPOLL_CTL_ADD, w.pidfd, &ev);
+        {
+            std::lock_guard g(mutex_);
+            live_pids_.insert(pid);
+        }
+        if (!initializer_.empty()) wire::append_frame(w.out, wire::Kind::init, 0, initializer_);
+        return w;
+    }
+
+    void flush_all() {
+        for (auto& [key, w] : workers_) flush(key, w);
+    }
+
+    void flush(std::uint64_t key, Worker& w) {
+        while (w.out_pos < w.out.size()) {
+            const ssize_t n = ::send(w.sock, w.out.data() + w.out_pos, w.out.size() - w.out_pos, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN) break;
+                // EPIPE and friends: the worker is dying; its pidfd will say how.
+                w.out.clear();
+                w.out_pos = 0;
+                break;
+            }
+            w.out_pos += static_cast<std::size_t>(n);
+        }
+        if (w.out_pos == w.out.size()) {
+            w.out.clear();
+            w.out_pos = 0;
+        }
+        const bool want = w.out_pos < w.out.size();
+        if (want != w.want_write) {
+            w.want_write = want;
+            epoll_event ev{};
+            ev.events = EPOLLIN | (want ? EPOLLOUT : 0u);
+            ev.data.u64 = key * 4 + kTagSocket;
+            ::epoll_ctl(epfd_, EPOLL_CTL_MOD, w.sock, &ev);
+        }
+    }
+
+    void handle_event(const epoll_event& ev) {
+        const std::uint64_t tag = ev.data.u64 % 4;
+        if (tag == kTagWake) {
+            std::uint64_t v;
+            [[maybe_unused]] const auto n = ::read(wake_fd_, &v, sizeof v);
+            return;
+        }
+        const std::uint64_t key = ev.data.u64 / 4;
+        auto it = workers_.find(key);
+        if (it == workers_.end()) return;
+        Worker& w = it->second;
+        if (tag == kTagSocket) {
+            if (ev.events & EPOLLOUT) flush(key, w);
+            if (ev.events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_replies(w);
+        } else {
+            worker_exited(key, w);
+        }
+    }
+
+    /// Reads what the worker sent; returns false at EOF.
+    bool read_replies(Worker& w) {
+        bool open = true;
+        for (;;) {
+            std::string& buf = w.in.buffer();
+            const std::size_t old = buf.size();
+            buf.resize(old + 64 * 1024);
+            const ssize_t n = ::read(w.sock, buf.data() + old, 64 * 1024);
+            buf.resize(old + (n > 0 ? static_cast<std::size_t>(n) : 0));
+            if (n < 0 && errno == EINTR) continue;
+            if (n == 0) open = false;
+            if (n <= 0) break;
+        }
+        wire::Header h{};
+        std::string_view payload;
+        while (broken_here_.empty() && w.in.next(h, payload)) {
+            if (h.kind == wire::Kind::fatal) {
+                w.fatal.assign(payload);
+                continue;
+            }
+            if (h.kind != wire::Kind::reply || w.in_flight.empty() || w.in_flight.front() != h.id) {
+                break_pool("worker " + std::to_string(w.pid) + " sent a corrupt reply");
+                return open;
+            }
+            w.in_flight.pop_front();
+            auto it = calls_.find(h.id);
+            Call call = std::move(it->second);
+            calls_.erase(it);
+            try {
+                call.decode(call.state, payload);
+            } catch (const std::exception& e) {
+                // A result that cannot be decoded breaks the pool, as in CPython.
+                call.state->abandon(std::make_exception_ptr(BrokenProcessPool(
+                    std::string(kBrokenPrefix) + ": a result could not be decoded: " + e.what())));
+                call.state->release();
+                break_pool(std::string("a result could not be decoded: ") + e.what());
+                return open;
+            }
+            call.state->release();
+        }
+        return open;
+    }
+
+    void worker_exited(std::uint64_t key, Worker& w) {
+        read_replies(w);  // a worker writes everything before it exits: take its last replies
+        int status = 0;
+        {
+            std::lock_guard g(mutex_);
+            live_pids_.erase(w.pid);
+        }
+        while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0 && w.in_flight.empty() &&
+                           (w.retiring || w.told_to_exit);
+        std::string why = describe_exit(w.pid, status);
+        if (!w.fatal.empty()) why += " (" + w.fatal + ")";
+        close_worker(key, w);
+        if (!clean) break_pool(why);
+    }
+
+    void close_worker(std::uint64_t key, Worker& w) {
+        ::epoll_ctl(epfd_, EPOLL_CTL_DEL, w.sock, nullptr);
+        ::epoll_ctl(epfd_, EPOLL_CTL_DEL, w.pidfd, nullptr);
+        ::close(w.sock);
+        ::close(w.pidfd);
+        workers_.erase(key);
+    }
+
+    bool graceful_exit_done() {
+        if (!shutting_down_ || !queue_.empty() || !calls_.empty()) return false;
+        {
+            std::lock_guard g(mutex_);
+            if (!submitted_.empty()) return false;
+        }
+        for (auto& [key, w] : workers_) {
+            if (!w.told_to_exit) {
+                w.told_to_exit = true;
+                wire::append_frame(w.out, wire::Kind::exit, 0, {});
+                flush(key, w);
+            }
+        }
+        return workers_.empty();
+    }
+
+    /// Fails every unfinished call with BrokenProcessPool and stops every worker.
+    void break_pool(const std::string& why) {
+        const std::string message = std::string(kBrokenPrefix) + ": " + why;
+        {
+            std::lock_guard g(mutex_);
+            if (broken_.empty()) broken_ = message;
+            for (Call& c : submitted_) calls_.emplace(next_id_++, std::move(c));
+            submitted_.clear();
+            for (pid_t pid : live_pids_) ::kill(pid, SIGKILL);
+        }
+        broken_here_ = message;
+        const auto error = std::make_exception_ptr(BrokenProcessPool(
+            message + ". A process in the process pool was terminated abruptly while the future was running or pending."));
+        for (auto& [id, c] : calls_) {
+            complete_broken(c.state, error);
+            c.state->release();
+        }
+        calls_.clear();
+        queue_.clear();
+    }
+
+    static void complete_broken(StateBase* state, const std::exception_ptr& error) {
+        if (state->running()) {
+            try {
+                state->set_exception(error);
+            } catch (const InvalidStateError&) {
+            }
+        } else {
+            state->abandon(error);
+        }
+    }
+
+    /// Waits for every worker still alive (after a break they were SIGKILLed) so none is left a zombie.
+    void reap_all() {
+        for (auto& [key, w] : workers_) {
+            {
+                std::lock_guard g(mutex_);
+                live_pids_.erase(w.pid);
+                if (!broken_here_.empty()) ::kill(w.pid, SIGKILL);
+            }
+            while (::waitpid(w.pid, nullptr, 0) < 0 && errno == EINTR) {
+            }
+            ::close(w.sock);
+            ::close(w.pidfd);
+        }
+        workers_.clear();
+    }
+
+    const int max_workers_;
+    const StartMethod method_;
+    const int max_tasks_;
+    const std::string initializer_;
+
+    // Shared with submitters and shutdown callers.
+    mutable std::mutex mutex_;
+    std::deque<Call> submitted_;     // guarded by mutex_
+    bool shutdown_ = false;          // guarded by mutex_
+    bool cancel_requested_ = false;  // guarded by mutex_
+    bool killing_ = false;           // guarded by mutex_
+    std::string broken_;             // guarded by mutex_
+    std::unordered_set<pid_t> live_pids_;  // guarded by mutex_
+    std::mutex join_mutex_;
+    std::thread manager_;  // guarded by mutex_ (start) and join_mutex_ (join)
+    int wake_fd_ = -1;
+    int epfd_ = -1;
+
+    // The manager thread's own.
+    bool shutting_down_ = false;
+    std::string broken_here_;
+    std::uint64_t next_id_ = 1;
+    std::uint64_t next_worker_key_ = 1;
+    std::unordered_map<std::uint64_t, Call> calls_;  // every unfinished call the manager knows
+    std::deque<std::uint64_t> queue_;                // ids not sent yet
+    std::unordered_map<std::uint64_t, Worker> workers_;
+};
+
+void process_pool_submit(ProcessPoolCore& core, StateBase* state, std::string call, ReplyDecoder decode) {
+    core.submit(state, std::move(call), decode);
+}
+
+}  // namespace detail
+
+ProcessPoolExecutor::ProcessPoolExecutor() : ProcessPoolExecutor(ProcessPoolOptions{}) {}
+
+ProcessPoolExecutor::ProcessPoolExecutor(int max_workers)
+    : ProcessPoolExecutor(ProcessPoolOptions{.max_workers = max_workers,
+                                             .start_method = StartMethod::ForkServer,
+                                             .initializer = {},
+                                             .max_tasks_per_child = std::nullopt}) {}
+
+ProcessPoolExecutor::ProcessPoolExecutor(ProcessPoolOptions options)
+    : core_(std::make_shared<detail::ProcessPoolCore>(std::move(options))) {}
+
+ProcessPoolExecutor::~ProcessPoolExecutor() {
+    core_->shutdown(true, false);
+    core_->detach_if_self();
+}
+
+void ProcessPoolExecutor::shutdown(bool wait, bool cancel_futures) { core_->shutdown(wait, cancel_futures); }
+void ProcessPoolExecutor::terminate_workers() { core_->signal_workers(SIGTERM); }
+void ProcessPoolExecutor::kill_workers() { core_->signal_workers(SIGKILL); }
+int ProcessPoolExecutor::max_workers() const noexcept { return core_->max_workers(); }
+std::vector<pid_t> ProcessPoolExecutor::worker_pids() const { return core_->worker_pids(); }
+
+}  // namespace cf

@@ -1,0 +1,74 @@
+// The framing between the pool's manager thread and a worker process, over
+// a Unix stream socket: a 16-byte header, then the payload.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace cf::detail::wire {
+
+enum class Kind : std::uint8_t {
+    // parent -> worker
+    call = 1,   // payload: encoded call; id: the call's id
+    init = 2,   // payload: encoded initializer call
+    exit = 3,   // no payload: finish and exit
+    // worker -> parent
+    reply = 11,  // payload: the call's reply
+    fatal = 12,  // payload: why the worker is about to exit (bad call bytes, failed initializer)
+};
+
+struct Header {
+    std::uint32_t size;  // payload bytes
+    Kind kind;
+    std::uint8_t pad[3];
+    std::uint64_t id;
+};
+static_assert(sizeof(Header) == 16);
+
+inline void append_frame(std::string& out, Kind kind, std::uint64_t id, std::string_view payload) {
+    Header h{static_cast<std::uint32_t>(payload.size()), kind, {0, 0, 0}, id};
+    out.append(reinterpret_cast<const char*>(&h), sizeof h);
+    out.append(payload);
+}
+
+/// Parses frames out of a receive buffer.
+class FrameReader {
+public:
+    std::string& buffer() noexcept { return buf_; }
+
+    /// The next complete frame, or false; the payload view is valid until the next call.
+    bool next(Header& h, std::string_view& payload) {
+        if (pos_ > 0 && pos_ == buf_.size()) {
+            buf_.clear();
+            pos_ = 0;
+        }
+        if (buf_.size() - pos_ < sizeof(Header)) return compact();
+        std::memcpy(&h, buf_.data() + pos_, sizeof h);
+        if (buf_.size() - pos_ - sizeof h < h.size) return compact();
+        payload = std::string_view(buf_.data() + pos_ + sizeof h, h.size);
+        pos_ += sizeof h + h.size;
+        return true;
+    }
+
+    [[nodiscard]] bool has_partial() const noexcept { return pos_ < buf_.size(); }
+
+private:
+    bool compact() {
+        if (pos_ > 0) {
+            buf_.erase(0, pos_);
+            pos_ = 0;
+        }
+        return false;
+    }
+    std::string buf_;
+    std::size_t pos_ = 0;
+};
+
+/// Blocking helpers for the worker side.
+bool write_all(int fd, const char* data, std::size_t size) noexcept;
+/// Reads what is available (blocking for at least one byte) into `out`; false at EOF or error.
+bool read_some(int fd, std::string& out);
+
+}  // namespace cf::detail::wire

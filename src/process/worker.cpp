@@ -1,0 +1,172 @@
+// The worker process: its main loop, and how a re-started program (Spawn,
+// ForkServer) becomes a worker or a fork server before main runs.
+#include <execinfo.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include <cfutures/detail/remote_call.hpp>
+#include <cfutures/detail/type_name.hpp>
+
+#include "launcher.hpp"
+#include "wire.hpp"
+
+namespace cf {
+
+namespace {
+bool g_is_worker = false;
+}
+
+bool is_worker_process() noexcept { return g_is_worker; }
+
+namespace detail {
+
+RaisedInfo describe_current_exception() {
+    const auto e = std::current_exception();
+    return RaisedInfo{exception_type_name(e), exception_message(e), {}};
+}
+
+void run_encoded_call(std::string_view call, std::string& reply) {
+    Decoder d(call);
+    CodeRef ref;
+    d(ref);
+    auto* invoke = code_from_ref<void(Decoder&, std::string&)>(ref);
+    invoke(d, reply);
+}
+
+namespace wire {
+
+bool write_all(int fd, const char* data, std::size_t size) noexcept {
+    while (size > 0) {
+        const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        data += n;
+        size -= static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+bool read_some(int fd, std::string& out) {
+    const std::size_t old = out.size();
+    out.resize(old + 256 * 1024);
+    for (;;) {
+        const ssize_t n = ::read(fd, out.data() + old, 256 * 1024);
+        if (n < 0 && errno == EINTR) continue;
+        out.resize(old + (n > 0 ? static_cast<std::size_t>(n) : 0));
+        return n > 0;
+    }
+}
+
+}  // namespace wire
+
+namespace {
+
+[[noreturn]] void die_with(int fd, const std::string& why, int code) noexcept {
+    std::string frame;
+    wire::append_frame(frame, wire::Kind::fatal, 0, why);
+    wire::write_all(fd, frame.data(), frame.size());
+    ::_exit(code);
+}
+
+std::string describe(const std::exception_ptr& e) { return exception_type_name(e) + ": " + exception_message(e); }
+
+}  // namespace
+
+void run_worker(int fd, int max_tasks) noexcept {
+    g_is_worker = true;
+    std::signal(SIGPIPE, SIG_IGN);
+    wire::FrameReader reader;
+    std::string out;
+    std::string reply;
+    long done = 0;
+    for (;;) {
+        if (!wire::read_some(fd, reader.buffer())) ::_exit(0);  // the parent is gone
+        wire::Header h{};
+        std::string_view payload;
+        auto batch_start = std::chrono::steady_clock::now();
+        while (reader.next(h, payload)) {
+            if (h.kind == wire::Kind::exit) {
+                wire::write_all(fd, out.data(), out.size());
+                ::_exit(0);
+            }
+            reply.clear();
+            try {
+                run_encoded_call(payload, reply);
+            } catch (...) {
+                wire::write_all(fd, out.data(), out.size());
+                const char* what = h.kind == wire::Kind::init ? "could not decode the initializer: "
+                                                              : "could not decode a call: ";
+                die_with(fd, what + describe(std::current_exception()), 3);
+            }
+            if (h.kind == wire::Kind::init) {
+                if (!reply.empty() && reply[0] == static_cast<char>(ReplyStatus::raised)) {
+                    Decoder d(reply.data() + 1, reply.size() - 1);
+                    RaisedInfo info;
+                    try {
+                        d(info);
+                    } catch (...) {
+                    }
+                    die_with(fd, "the initializer raised " + info.type_name + ": " + info.what, 4);
+                }
+                continue;
+            }
+            wire::append_frame(out, wire::Kind::reply, h.id, reply);
+            ++done;
+            if (max_tasks > 0 && done >= max_tasks) {
+                wire::write_all(fd, out.data(), out.size());
+                ::_exit(0);  // max_tasks_per_child: the manager starts a replacement
+            }
+            // Replies of calls received together leave together, unless that would hold
+            // a finished result back for long behind a slow call.
+            const auto now = std::chrono::steady_clock::now();
+            if (now - batch_start > std::chrono::microseconds(50) || out.size() > 64 * 1024) {
+                if (!wire::write_all(fd, out.data(), out.size())) ::_exit(0);
+                out.clear();
+                batch_start = now;
+            }
+        }
+        if (!out.empty()) {
+            if (!wire::write_all(fd, out.data(), out.size())) ::_exit(0);
+            out.clear();
+        }
+    }
+}
+
+void run_fork_server(int control_fd) noexcept;
+
+namespace {
+
+/// Takes over a re-started program before main: CFUTURES_ROLE=worker:<fd>:<max_tasks>:<ppid>
+/// or forkserver:<fd>:0:<ppid>. Runs after the program's own static initializers,
+/// because the library is linked after the program's object files.
+__attribute__((constructor)) void become_worker_if_asked() {
+    const char* role = std::getenv("CFUTURES_ROLE");
+    if (!role) return;
+    char kind[16] = {};
+    int fd = -1;
+    int max_tasks = 0;
+    long ppid = 0;
+    if (std::sscanf(role, "%15[a-z]:%d:%d:%ld", kind, &fd, &max_tasks, &ppid) != 4) return;
+    ::unsetenv("CFUTURES_ROLE");
+    g_is_worker = true;
+    // Die with the program: our parent is its launcher thread, which lives as long as it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != static_cast<pid_t>(ppid)) ::_exit(0);
+    if (std::strcmp(kind, "forkserver") == 0) run_fork_server(fd);
+    run_worker(fd, max_tasks);
+}
+
+}  // namespace
+}  // namespace detail
+}  // namespace cf
