@@ -19,5 +19,7 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/cfutures-config-version.c
 install(FILES ${PROJECT_BINARY_DIR}/cfutures-config.cmake ${PROJECT_BINARY_DIR}/cfutures-config-version.cmake
   DESTINATION ${CFUTURES_CMAKE_DIR})
 
+# Relative to the .pc file's own place, so the installed tree can move (cmake --install --prefix).
+file(RELATIVE_PATH CFUTURES_PC_UP "/r/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/r")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/cfutures.pc.in ${PROJECT_BINARY_DIR}/cfutures.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/cfutures.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

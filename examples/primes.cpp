@@ -1,0 +1,43 @@
+// Shows ProcessPoolExecutor::map: the documentation's prime-checking example,
+// each is_prime call running in a worker process, results in input order.
+#include <cfutures/cfutures.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <iostream>
+#include <vector>
+
+const std::vector<std::int64_t> PRIMES = {
+    112272535095293,
+    112582705942171,
+    112272535095293,
+    115280095190773,
+    115797848077099,
+    1099726899285419,
+};
+
+bool is_prime(std::int64_t n) {
+    if (n < 2) return false;
+    if (n == 2) return true;
+    if (n % 2 == 0) return false;
+    const auto sqrt_n = static_cast<std::int64_t>(std::floor(std::sqrt(static_cast<double>(n))));
+    for (std::int64_t i = 3; i <= sqrt_n; i += 2) {
+        if (n % i == 0) return false;
+    }
+    return true;
+}
+
+int main() {
+    // with concurrent.futures.ProcessPoolExecutor() as executor:
+    cf::ProcessPoolExecutor executor;
+    //     for number, prime in zip(PRIMES, executor.map(is_prime, PRIMES)):
+    //         print('%d is prime: %s' % (number, prime))
+    auto number = PRIMES.begin();
+    int found = 0;
+    for (bool prime : executor.map(&is_prime, PRIMES)) {
+        std::cout << *number++ << " is prime: " << (prime ? "True" : "False") << '\n';
+        found += prime;
+    }
+    return found == 5 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

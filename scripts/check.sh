@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The test command: builds cfutures and runs the whole CTest suite three times,
+#   plain     build/check-plain  RelWithDebInfo, -DCFUTURES_WERROR=ON
+#   asan      build/check-asan   -DCFUTURES_SANITIZE=address,undefined
+#   tsan      build/check-tsan   -DCFUTURES_SANITIZE=thread
+# (warnings are errors in the plain build; sanitizer builds only report them)
+# stopping at the first failure, and prints a summary.
+#
+# Environment:
+#   CFUTURES_CHECK_DIR      parent of the build trees (default: <repo>/build)
+#   CFUTURES_CHECK_CONFIGS  which configurations to run (default: "plain asan tsan")
+#   CFUTURES_CHECK_JOBS     build parallelism (default: nproc)
+#   CFUTURES_CHECK_CTEST_J  ctest parallelism (default: 2)
+#   ASAN_OPTIONS, UBSAN_OPTIONS, TSAN_OPTIONS  override the defaults below
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+# shellcheck source=deps.sh
+source "$repo/scripts/deps.sh"
+cf_install_missing_packages
+
+check_dir=${CFUTURES_CHECK_DIR:-$repo/build}
+configs=${CFUTURES_CHECK_CONFIGS:-plain asan tsan}
+jobs=${CFUTURES_CHECK_JOBS:-$(nproc)}
+ctest_j=${CFUTURES_CHECK_CTEST_J:-2}
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=0:detect_leaks=1:strict_init_order=1:check_initialization_order=1:detect_stack_use_after_return=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+
+summary=()
+current=""
+start_all=$SECONDS
+
+print_summary() {
+    local rc=$?
+    echo
+    echo "================ cfutures check summary ================"
+    local line
+    for line in "${summary[@]}"; do echo "  $line"; done
+    if [[ -n $current ]]; then
+        echo "  $current: FAILED (see the output above)"
+    fi
+    if [[ $rc -eq 0 ]]; then
+        echo "  all passed in $((SECONDS - start_all)) s"
+    else
+        echo "  check FAILED (exit $rc) after $((SECONDS - start_all)) s"
+    fi
+    echo "========================================================"
+}
+trap print_summary EXIT
+
+# Prefix for commands that run TSan-instrumented programs (the build runs them too,
+# to discover the GoogleTest cases). GCC 12's TSan cannot cope with the address-space
+# layout some newer kernels randomise ("FATAL: ThreadSanitizer: unexpected memory
+# mapping"); then run with ASLR off (setarch -R), which needs no privileges.
+tsan_prefix=()
+detect_tsan_prefix() {
+    local tmp
+    tmp=$(mktemp -d)
+    printf '#include <thread>\nint x;\nint main() { std::thread t([] { x = 1; }); t.join(); return x - 1; }\n' >"$tmp/probe.cpp"
+    if ! "${CXX:-c++}" -std=c++20 -fsanitize=thread -pthread "$tmp/probe.cpp" -o "$tmp/probe" 2>"$tmp/cc.log"; then
+        cat "$tmp/cc.log" >&2
+        rm -rf "$tmp"
+        echo "check.sh: cannot build a -fsanitize=thread program (is libtsan installed?)" >&2
+        return 1
+    fi
+    if "$tmp/probe" >"$tmp/run.log" 2>&1; then
+        tsan_prefix=()
+    elif grep -q "unexpected memory mapping" "$tmp/run.log" && setarch "$(uname -m)" -R "$tmp/probe" >/dev/null 2>&1; then
+        echo "check.sh: TSan needs ASLR off on this kernel: running the tsan configuration under setarch -R"
+        tsan_prefix=(setarch "$(uname -m)" -R)
+    else
+        cat "$tmp/run.log" >&2
+        rm -rf "$tmp"
+        echo "check.sh: a trivial TSan program fails to run here" >&2
+        return 1
+    fi
+    rm -rf "$tmp"
+}
+
+run_config() {
+    local name=$1
+    shift
+    local dir=$check_dir/check-$name
+    local t0=$SECONDS
+    local prefix=()
+    current=$name
+    if [[ $name == tsan ]]; then
+        detect_tsan_prefix
+        prefix=(${tsan_prefix[@]+"${tsan_prefix[@]}"})
+    fi
+    echo
+    echo "======== [$name] configure, build and test in $dir ========"
+    (set -x; cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCFUTURES_BUILD_TESTS=ON -DCFUTURES_BUILD_EXAMPLES=ON "$@")
+    (set -x; ${prefix[@]+"${prefix[@]}"} cmake --build "$dir" -j"$jobs")
+    (set -x; ${prefix[@]+"${prefix[@]}"} ctest --test-dir "$dir" --output-on-failure -j"$ctest_j")
+    local ntests
+    ntests=$(ctest --test-dir "$dir" -N 2>/dev/null | sed -n 's/^Total Tests: //p')
+    summary+=("$name: passed, ${ntests:-?} tests, $((SECONDS - t0)) s ($dir)")
+    current=""
+}
+
+for config in $configs; do
+    case $config in
+        plain) run_config plain -DCFUTURES_WERROR=ON -DCFUTURES_SANITIZE= ;;
+        asan) run_config asan -DCFUTURES_WERROR=OFF -DCFUTURES_SANITIZE=address,undefined ;;
+        tsan) run_config tsan -DCFUTURES_WERROR=OFF -DCFUTURES_SANITIZE=thread ;;
+        *)
+            echo "check.sh: unknown configuration '$config' (plain, asan, tsan)" >&2
+            exit 2
+            ;;
+    esac
+done
