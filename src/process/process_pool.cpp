@@ -70,6 +70,12 @@ std::string describe_exit(pid_t pid, int status) {
     return s;
 }
 
+/// "Type: what()" of the exception being handled (any type, std::exception or not).
+std::string describe_current_exception_text() {
+    const std::exception_ptr e = std::current_exception();
+    return exception_type_name(e) + ": " + exception_message(e);
+}
+
 int default_process_count() {
     const unsigned hw = std::thread::hardware_concurrency();
     return hw ? static_cast<int>(hw) : 1;
@@ -212,8 +218,8 @@ private:
         ::pthread_setname_np(::pthread_self(), "cfutures-mgr");
         try {
             run_loop();
-        } catch (const std::exception& e) {
-            break_pool(std::string("the pool's manager failed: ") + e.what());
+        } catch (...) {
+            break_pool("the pool's manager failed: " + describe_current_exception_text());
         }
         reap_all();
     }
@@ -273,17 +279,11 @@ private:
             if (w.in_flight.empty()) return &w;  // idle workers are reused first
             if (w.in_flight.size() < kWindow && (!best || w.in_flight.size() < best->in_flight.size())) best = &w;
         }
-        if (static_cast<int>(active_workers()) < max_workers_ && !killing()) {
-            // No idle worker: start one while below max_workers (as Python's _adjust_process_count).
-            return &spawn_worker();
-        }
+        // No idle worker: start one while below max_workers (as Python's _adjust_process_count).
+        // A retiring worker (max_tasks_per_child) keeps its slot until it has exited, so that
+        // no more than max_workers processes ever run calls at once.
+        if (static_cast<int>(workers_.size()) < max_workers_ && !killing()) return &spawn_worker();
         return best;
-    }
-
-    std::size_t active_workers() const {
-        std::size_t n = 0;
-        for (auto& [key, w] : workers_) n += !w.retiring && !w.told_to_exit;
-        return n;
     }
 
     bool killing() {
@@ -440,12 +440,15 @@ private:
             calls_.erase(it);
             try {
                 call.decode(call.state, payload);
-            } catch (const std::exception& e) {
-                // A result that cannot be decoded breaks the pool, as in CPython.
-                call.state->abandon(std::make_exception_ptr(BrokenProcessPool(
-                    std::string(kBrokenPrefix) + ": a result could not be decoded: " + e.what())));
+            } catch (...) {
+                // A result that cannot be decoded breaks the pool, as in CPython. User load()
+                // code may throw anything, not only std::exceptions. The pool is marked broken
+                // before this future fails, so a submit after it has failed throws; the call is
+                // RUNNING, so it fails through set_exception (abandon fails PENDING ones only).
+                const std::string why = "a result could not be decoded: " + describe_current_exception_text();
+                break_pool(why);
+                complete_broken(call.state, std::make_exception_ptr(BrokenProcessPool(std::string(kBrokenPrefix) + ": " + why)));
                 call.state->release();
-                break_pool(std::string("a result could not be decoded: ") + e.what());
                 return open;
             }
             call.state->release();
@@ -570,7 +573,7 @@ private:
     std::unordered_map<std::uint64_t, Worker> workers_;
 };
 
-void process_pool_submit(ProcessPoolCore& core, StateBase* state, std::string call, ReplyDecoder decode) {
+void remote_submit(ProcessPoolCore& core, StateBase* state, std::string call, ReplyDecoder decode) {
     core.submit(state, std::move(call), decode);
 }
 
@@ -585,7 +588,7 @@ ProcessPoolExecutor::ProcessPoolExecutor(int max_workers)
                                              .max_tasks_per_child = std::nullopt}) {}
 
 ProcessPoolExecutor::ProcessPoolExecutor(ProcessPoolOptions options)
-    : core_(std::make_shared<detail::ProcessPoolCore>(std::move(options))) {}
+    : RemoteExecutor(std::make_shared<detail::ProcessPoolCore>(std::move(options))) {}
 
 ProcessPoolExecutor::~ProcessPoolExecutor() {
     core_->shutdown(true, false);

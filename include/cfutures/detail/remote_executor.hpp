@@ -1,0 +1,115 @@
+// What every executor whose calls cross a process boundary has in common
+// (the process pool, the MPI executors): submit and map over encoded calls.
+// Only the core differs — the thing that moves bytes to workers — reached
+// through `remote_submit(Core&, state, call, decode)`, found by ADL.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <cfutures/detail/map_args.hpp>
+#include <cfutures/detail/remote_call.hpp>
+#include <cfutures/detail/zip_source.hpp>
+#include <cfutures/executor.hpp>
+#include <cfutures/future.hpp>
+#include <cfutures/map_result.hpp>
+
+namespace cf::detail {
+
+/// A new future for an encoded call, queued on `core` (which takes the second reference).
+template <class R, class Core>
+Future<R> submit_encoded(Core& core, std::string call, ReplyDecoder decode) {
+    auto* state = new ResultState<R>();
+    state->init_refs(2);
+    Future<R> future = FutureAccess::adopt_state<Future<R>>(state);
+    remote_submit(core, state, std::move(call), decode);
+    return future;
+}
+
+/// map()'s input side for remote executors: every map travels in chunks (of one call
+/// when chunksize is 1) whose reply holds one outcome per item, so that a failed call
+/// fails only its own position.
+template <class Core, class Fn, class... Ranges>
+class RemoteMapSource final
+    : public UnitSource<Future<ChunkOutcomes<call_result_t<Fn, std::ranges::range_reference_t<Ranges>...>>>> {
+    using R = call_result_t<Fn, std::ranges::range_reference_t<Ranges>...>;
+
+public:
+    using Unit = Future<ChunkOutcomes<R>>;
+
+    template <class F>
+    RemoteMapSource(std::weak_ptr<Core> core, std::size_t chunksize, F&& fn, Ranges&&... ranges)
+        : core_(std::move(core)), chunksize_(chunksize), fn_(std::forward<F>(fn)), zip_(std::forward<Ranges>(ranges)...) {}
+
+    std::optional<Unit> next() override {
+        // Like Python's weakref to the executor: once it is gone, no more calls are submitted.
+        auto core = core_.lock();
+        if (!core || zip_.exhausted()) return std::nullopt;
+        std::vector<std::tuple<std::remove_cvref_t<std::ranges::range_reference_t<Ranges>>...>> items;
+        while (items.size() < chunksize_ && !zip_.exhausted()) {
+            zip_.consume([&](auto&&... args) { items.emplace_back(args...); });
+        }
+        return submit_encoded<ChunkOutcomes<R>>(*core, encode_chunk(fn_, items), &complete_chunk<R>);
+    }
+
+private:
+    std::weak_ptr<Core> core_;
+    std::size_t chunksize_;
+    Fn fn_;
+    ZipSource<Ranges...> zip_;
+};
+
+/// The submit/map half of a remote executor; the derived class provides shutdown.
+template <class Core>
+class RemoteExecutor : public Executor {
+public:
+    /// Schedules fn(args...) in a worker. fn: a function pointer, a lambda without
+    /// captures or a serializable callable; args and result: serializable.
+    /// Throws what encoding the arguments throws, std::runtime_error after shutdown,
+    /// a BrokenExecutor when broken.
+    template <class Fn, class... Args>
+        requires std::invocable<std::decay_t<Fn>, std::decay_t<Args>...>
+    auto submit(Fn&& fn, Args&&... args) {
+        using F = std::decay_t<Fn>;
+        using R = call_result_t<Fn, Args...>;
+        std::string call = encode_call<F, std::decay_t<Args>...>(fn, args...);
+        return submit_encoded<R>(*core_, std::move(call), &complete_call<R>);
+    }
+
+    /// map(fn, ranges..., [MapOptions]): with chunksize > 1, each chunk of calls
+    /// travels to a worker as one message.
+    template <class Fn, class... Args>
+    [[nodiscard]] auto map(Fn&& fn, Args&&... args) {
+        return split_map_args(
+            [&](const MapOptions& options, auto&&... ranges) {
+                return map_impl(options, std::forward<Fn>(fn), std::forward<decltype(ranges)>(ranges)...);
+            },
+            std::forward<Args>(args)...);
+    }
+
+protected:
+    explicit RemoteExecutor(std::shared_ptr<Core> core) : core_(std::move(core)) {}
+
+    std::shared_ptr<Core> core_;
+
+private:
+    template <class Fn, class... Ranges>
+    auto map_impl(const MapOptions& options, Fn&& fn, Ranges&&... ranges) {
+        static_assert(sizeof...(Ranges) > 0, "map needs at least one input range");
+        static_assert((std::ranges::input_range<Ranges> && ...), "map's inputs must be ranges");
+        using R = call_result_t<Fn, std::ranges::range_reference_t<Ranges>...>;
+        check_map_options(options);
+        using Source = RemoteMapSource<Core, std::decay_t<Fn>, Ranges...>;
+        auto source = std::make_unique<Source>(std::weak_ptr<Core>(core_), options.chunksize, std::forward<Fn>(fn),
+                                               std::forward<Ranges>(ranges)...);
+        return MapResult<R, typename Source::Unit>(options, std::move(source));
+    }
+};
+
+}  // namespace cf::detail

@@ -1,0 +1,178 @@
+// cf::mpi: the executor whose workers are MPI processes, on one host or many
+// (mpi4py.futures for C++). It shares the process pool's rules for callables,
+// arguments, results and errors; only the transport and the worker's entry differ.
+//
+// Three ways to start, as mpi4py.futures:
+//  1. Dynamic: a program started alone (or by `mpiexec -n 1`) constructs an
+//     MPIPoolExecutor, which spawns max_workers copies of the program
+//     (MPI_Comm_spawn); they serve calls and never run main.
+//  2. `CFUTURES_MPI_POOL=1 mpiexec -n N ./app` (the switch, like
+//     `python -m mpi4py.futures`): rank 0 runs main and its MPIPoolExecutor uses
+//     ranks 1..N-1, which serve calls instead of running main, until rank 0 exits.
+//  3. SPMD code: every rank constructs MPICommExecutor(comm, root); the non-root
+//     ranks serve calls inside the constructor and return once the root's
+//     executor shuts down; `if (executor)` is true on the root only.
+//
+// MPI is initialised (MPI_THREAD_MULTIPLE) when the program has not done it, and
+// finalised at exit. A program that initialises MPI itself must ask for
+// MPI_THREAD_MULTIPLE: the executor talks to its workers from its own thread.
+#pragma once
+
+#include <mpi.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <cfutures/as_completed.hpp>
+#include <cfutures/detail/remote_executor.hpp>
+#include <cfutures/process_pool.hpp>
+
+namespace cf::mpi {
+
+/// mpi4py's MPIPoolExecutor(max_workers, initializer, initargs) keywords.
+struct MPIPoolOptions {
+    /// Dynamic mode: how many workers to spawn (default: hardware threads).
+    /// Under the CFUTURES_MPI_POOL switch the workers are the job's other ranks.
+    std::optional<int> max_workers{};
+    /// Runs first in each worker; if it throws, the executor breaks (cf::BrokenExecutor).
+    RemoteInitializer initializer{};
+};
+
+namespace detail {
+/// The root side: talks to the workers from a manager thread. Defined in mpi/src.
+class MPICore;
+void remote_submit(MPICore& core, cf::detail::StateBase* state, std::string call, cf::detail::ReplyDecoder decode);
+
+/// Yields map() results as their calls complete (mpi4py's unordered=True).
+template <class R>
+class UnorderedResults;
+}  // namespace detail
+
+/// An executor whose workers are MPI processes. submit() and map() follow
+/// ProcessPoolExecutor's rules; a call that throws never brings the job down.
+class MPIPoolExecutor : public cf::detail::RemoteExecutor<detail::MPICore> {
+public:
+    MPIPoolExecutor();
+    explicit MPIPoolExecutor(MPIPoolOptions options);
+    /// shutdown(true).
+    ~MPIPoolExecutor() override;
+
+    void shutdown(bool wait = true, bool cancel_futures = false) override;
+
+    /// The number of worker processes (they are up once the constructor returns).
+    [[nodiscard]] int num_workers() const noexcept;
+
+    /// map() whose results come in completion order rather than input order
+    /// (mpi4py's `map(..., unordered=True)`); every call is submitted at once.
+    template <class Fn, class... Args>
+    [[nodiscard]] auto map_unordered(Fn&& fn, Args&&... args);
+
+protected:
+    explicit MPIPoolExecutor(std::shared_ptr<detail::MPICore> core);
+};
+
+/// SPMD use: every rank of `comm` constructs it; the non-root ranks serve calls
+/// in the constructor and return when the root's executor shuts down.
+class MPICommExecutor : public MPIPoolExecutor {
+public:
+    explicit MPICommExecutor(MPI_Comm comm = MPI_COMM_WORLD, int root = 0, RemoteInitializer initializer = {});
+    ~MPICommExecutor() override;
+
+    /// True on the root, where the executor can be used.
+    explicit operator bool() const noexcept { return static_cast<bool>(core_); }
+};
+
+namespace detail {
+
+template <class R>
+class UnorderedResults {
+public:
+    using Chunk = Future<cf::detail::ChunkOutcomes<R>>;
+    using value_type = cf::detail::map_value_t<R>;
+
+    UnorderedResults(std::vector<Chunk> chunks, const std::optional<std::chrono::nanoseconds>& timeout)
+        : order_(timeout ? cf::as_completed(chunks, *timeout) : cf::as_completed(chunks)) {}
+    UnorderedResults(const UnorderedResults&) = delete;
+    UnorderedResults& operator=(const UnorderedResults&) = delete;
+
+    class iterator {
+    public:
+        using iterator_category = std::input_iterator_tag;
+        using difference_type = std::ptrdiff_t;
+        using value_type = cf::detail::map_value_t<R>;
+        explicit iterator(UnorderedResults* owner) : owner_(owner) {}
+        value_type operator*() const { return owner_->take(); }
+        iterator& operator++() {
+            owner_->advance();
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.at_end(); }
+
+    private:
+        bool at_end() const noexcept { return !owner_->current_; }
+        UnorderedResults* owner_;
+    };
+
+    /// Waits for the first chunk to complete (TimeoutError once the map's timeout has passed).
+    iterator begin() {
+        it_ = order_.begin();
+        load();
+        return iterator(this);
+    }
+    std::default_sentinel_t end() const noexcept { return {}; }
+
+private:
+    void load() {
+        while (!current_ || index_ >= current_->size()) {
+            if (it_ == order_.end()) {
+                current_.reset();
+                return;
+            }
+            Chunk chunk = *it_;
+            index_ = 0;
+            try {
+                current_ = chunk.result();
+            } catch (...) {  // failed as a whole (e.g. a broken executor): one error in its place
+                current_.emplace();
+                current_->push_back(std::current_exception());
+            }
+            ++it_;
+        }
+    }
+    value_type take() {
+        auto& item = (*current_)[index_];
+        if (auto* e = std::get_if<std::exception_ptr>(&item)) std::rethrow_exception(*e);
+        return std::move(std::get<0>(item));
+    }
+    void advance() {
+        ++index_;
+        load();
+    }
+
+    cf::AsCompleted<Chunk> order_;
+    typename cf::AsCompleted<Chunk>::iterator it_;
+    std::optional<cf::detail::ChunkOutcomes<R>> current_;
+    std::size_t index_ = 0;
+};
+
+}  // namespace detail
+
+template <class Fn, class... Args>
+auto MPIPoolExecutor::map_unordered(Fn&& fn, Args&&... args) {
+    return cf::detail::split_map_args(
+        [&](const MapOptions& options, auto&&... ranges) {
+            cf::detail::check_map_options(options);
+            using Source = cf::detail::RemoteMapSource<detail::MPICore, std::decay_t<Fn>, decltype(ranges)...>;
+            using R = cf::detail::call_result_t<Fn, std::ranges::range_reference_t<decltype(ranges)>...>;
+            Source source(std::weak_ptr<detail::MPICore>(core_), options.chunksize, fn,
+                          std::forward<decltype(ranges)>(ranges)...);
+            std::vector<typename Source::Unit> chunks;
+            while (auto chunk = source.next()) chunks.push_back(std::move(*chunk));
+            return detail::UnorderedResults<R>(std::move(chunks), options.timeout);
+        },
+        std::forward<Args>(args)...);
+}
+
+}  // namespace cf::mpi

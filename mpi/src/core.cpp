@@ -1,0 +1,488 @@
+// The root side of the MPI executors: a manager thread that sends encoded
+// calls to worker ranks and completes futures from their replies. The same
+// shape as the process pool's manager; MPI has no readiness notification, so
+// it polls (with backoff) while calls are out and sleeps on a condition
+// variable when none are.
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <list>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <cfutures/errors.hpp>
+#include <cfutures/mpi.hpp>
+
+#include "runtime.hpp"
+
+namespace cf::mpi {
+namespace detail {
+
+namespace {
+using cf::detail::ReplyDecoder;
+using cf::detail::StateBase;
+
+/// Calls out at one worker at a time: enough to hide the round trip, few enough
+/// that queued calls stay cancellable.
+constexpr std::size_t kWindow = 2;
+
+std::mutex g_world_mutex;
+bool g_world_claimed = false;  // guarded by g_world_mutex
+}  // namespace
+
+void release_world_workers() {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (finalized) return;
+    int size = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    for (int r = 1; r < size; ++r) MPI_Send(nullptr, 0, MPI_BYTE, r, kTagExit, MPI_COMM_WORLD);
+    for (int r = 1; r < size; ++r) {
+        // Replies of calls an executor abandoned may still be queued before the goodbye.
+        for (;;) {
+            MPI_Status st;
+            MPI_Probe(r, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
+            int count = 0;
+            MPI_Get_count(&st, MPI_BYTE, &count);
+            std::string sink(static_cast<std::size_t>(count), '\0');
+            MPI_Recv(sink.data(), count, MPI_BYTE, r, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            if (st.MPI_TAG == kTagBye) break;
+        }
+    }
+}
+
+namespace {
+struct Call {
+    StateBase* state = nullptr;  // one reference, released when the call ends
+    std::string bytes;           // u64 id | encoded call; dropped once sent
+    ReplyDecoder decode = nullptr;
+};
+
+struct Send {
+    MPI_Request request = MPI_REQUEST_NULL;
+    std::string bytes;
+};
+}  // namespace
+
+enum class Ownership {
+    spawned,  // our own intercommunicator: say goodbye, then disconnect
+    world,    // the job's serving ranks, borrowed: give them back as they are
+    comm,     // a duplicate of the user's communicator: say goodbye, then free it
+};
+
+class MPICore : public std::enable_shared_from_this<MPICore> {
+public:
+    MPICore(MPI_Comm comm, std::vector<int> workers, Ownership ownership, std::string initializer)
+        : comm_(comm), ownership_(ownership), initializer_(std::move(initializer)) {
+        for (int rank : workers) {
+            workers_.push_back(Worker{rank, {}});
+        }
+        manager_ = std::thread([this] { manager_main(); });
+    }
+
+    ~MPICore() {
+        shutdown(true, false);
+        if (manager_.joinable()) manager_.detach();  // dropped on the manager thread itself
+        if (ownership_ == Ownership::world) {
+            std::lock_guard g(g_world_mutex);
+            g_world_claimed = false;
+        }
+    }
+
+    int num_workers() const noexcept { return static_cast<int>(workers_.size()); }
+
+    void submit(StateBase* state, std::string bytes, ReplyDecoder decode) {
+        std::unique_lock lk(mutex_);
+        if (!broken_.empty()) {
+            const std::string why = broken_;
+            lk.unlock();
+            state->release();
+            throw BrokenExecutor(why);
+        }
+        if (shutdown_) {
+            lk.unlock();
+            state->release();
+            throw std::runtime_error("cannot schedule new futures after shutdown");
+        }
+        submitted_.push_back(Call{state, std::move(bytes), decode});
+        lk.unlock();
+        cv_.notify_one();
+    }
+
+    void shutdown(bool wait, bool cancel_futures) {
+        {
+            std::lock_guard g(mutex_);
+            shutdown_ = true;
+            cancel_requested_ = cancel_requested_ || cancel_futures;
+        }
+        cv_.notify_one();
+        if (!wait) return;
+        std::lock_guard jg(join_mutex_);
+        if (manager_.joinable() && manager_.get_id() != std::this_thread::get_id()) manager_.join();
+    }
+
+    void detach_if_self() {
+        std::lock_guard jg(join_mutex_);
+        if (manager_.joinable() && manager_.get_id() == std::this_thread::get_id()) manager_.detach();
+    }
+
+private:
+    struct Worker {
+        int rank;
+        std::deque<std::uint64_t> in_flight;
+    };
+
+    void manager_main() {
+        try {
+            if (!initializer_.empty()) {
+                for (auto& w : workers_) post(w.rank, kTagInit, std::string(initializer_));
+            }
+            run_loop();
+        } catch (const std::exception& e) {
+            break_executor(std::string("the executor's manager failed: ") + e.what());
+        }
+        try {
+            release_workers();
+        } catch (...) {
+        }
+    }
+
+    void run_loop() {
+        Backoff backoff;
+        for (;;) {
+            bool progressed = take_submitted();
+            progressed = dispatch() || progressed;
+            progressed = receive() || progressed;
+            progressed = reap_sends() || progressed;
+            if (shutting_down_ && calls_.empty() && sends_.empty()) return;
+            if (progressed) {
+                backoff.reset();
+                continue;
+            }
+            if (calls_.empty() && sends_.empty()) {
+                // Nothing out: sleep until a submit or a shutdown.
+                std::unique_lock lk(mutex_);
+                cv_.wait(lk, [&] { return !submitted_.empty() || shutdown_; });
+            } else {
+                backoff.pause();
+            }
+        }
+    }
+
+    bool take_submitted() {
+        std::deque<Call> fresh;
+        bool cancel = false;
+        {
+            std::lock_guard g(mutex_);
+            fresh.swap(submitted_);
+            shutting_down_ = shutdown_;
+            cancel = std::exchange(cancel_requested_, false);
+        }
+        const bool any = !fresh.empty();
+        for (Call& c : fresh) {
+            const std::uint64_t id = next_id_++;
+            calls_.emplace(id, std::move(c));
+            queue_.push_back(id);
+        }
+        if (cancel) {
+            for (std::uint64_t id : queue_) {
+                auto it = calls_.find(id);
+                it->second.state->cancel();
+                it->second.state->release();
+                calls_.erase(it);
+            }
+            queue_.clear();
+        }
+        return any || cancel;
+    }
+
+    Worker* pick_worker() {
+        Worker* best = nullptr;
+        for (auto& w : workers_) {
+            if (w.in_flight.empty()) return &w;
+            if (w.in_flight.size() < kWindow && (!best || w.in_flight.size() < best->in_flight.size())) best = &w;
+        }
+        return best;
+    }
+
+    bool dispatch() {
+        bool any = false;
+        while (!queue_.empty()) {
+            const std::uint64_t id = queue_.front();
+            auto it = calls_.find(id);
+            Call& call = it->second;
+            Worker* w = call.state->cancelled() ? nullptr : pick_worker();
+            if (!w && !call.state->cancelled()) break;
+            bool run = false;
+            try {
+                run = call.state->set_running_or_notify_cancel();
+            } catch (const InvalidStateError&) {
+            }
+            queue_.pop_front();
+            any = true;
+            if (!run) {
+                call.state->release();
+                calls_.erase(it);
+                continue;
+            }
+            std::string msg(sizeof id, '\0');
+            std::memcpy(msg.data(), &id, sizeof id);
+            msg += call.bytes;
+            std::string().swap(call.bytes);
+            post(w->rank, kTagCall, std::move(msg));
+            w->in_flight.push_back(id);
+        }
+        return any;
+    }
+
+    void post(int rank, int tag, std::string bytes) {
+        sends_.push_back(Send{MPI_REQUEST_NULL, std::move(bytes)});
+        Send& s = sends_.back();
+        check(MPI_Isend(s.bytes.data(), static_cast<int>(s.bytes.size()), MPI_BYTE, rank, tag, comm_, &s.request),
+              "MPI_Isend");
+    }
+
+    bool reap_sends() {
+        bool any = false;
+        for (auto it = sends_.begin(); it != sends_.end();) {
+            int done = 0;
+            check(MPI_Test(&it->request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+            if (done) {
+                it = sends_.erase(it);
+                any = true;
+            } else {
+                ++it;
+            }
+        }
+        return any;
+    }
+
+    bool receive() {
+        bool any = false;
+        for (;;) {
+            int ready = 0;
+            MPI_Status st;
+            check(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &ready, &st), "MPI_Iprobe");
+            if (!ready) return any;
+            if (st.MPI_TAG != kTagReply && st.MPI_TAG != kTagFatal) return any;  // not ours
+            any = true;
+            int count = 0;
+            MPI_Get_count(&st, MPI_BYTE, &count);
+            buf_.resize(static_cast<std::size_t>(count));
+            check(MPI_Recv(buf_.data(), count, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, comm_, MPI_STATUS_IGNORE),
+                  "MPI_Recv");
+            std::uint64_t id = 0;
+            std::memcpy(&id, buf_.data(), sizeof id);
+            std::string_view body(buf_.data() + sizeof id, buf_.size() - sizeof id);
+            if (st.MPI_TAG == kTagFatal) {
+                break_executor("worker rank " + std::to_string(st.MPI_SOURCE) + ": " + std::string(body));
+                return any;
+            }
+            complete(st.MPI_SOURCE, id, body);
+        }
+    }
+
+    void complete(int source, std::uint64_t id, std::string_view reply) {
+        for (auto& w : workers_) {
+            if (w.rank != source) continue;
+            auto pos = std::find(w.in_flight.begin(), w.in_flight.end(), id);
+            if (pos != w.in_flight.end()) w.in_flight.erase(pos);
+        }
+        auto it = calls_.find(id);
+        if (it == calls_.end()) return;  // failed already when the executor broke
+        Call call = std::move(it->second);
+        calls_.erase(it);
+        try {
+            call.decode(call.state, reply);
+        } catch (const std::exception& e) {
+            call.state->release();
+            break_executor(std::string("a result could not be decoded: ") + e.what());
+            return;
+        }
+        call.state->release();
+    }
+
+    /// Fails every unfinished call with BrokenExecutor; later submits throw it.
+    void break_executor(const std::string& why) {
+        const std::string message = "the MPI executor is not usable anymore: " + why;
+        {
+            std::lock_guard g(mutex_);
+            if (broken_.empty()) broken_ = message;
+            shutdown_ = true;
+            for (Call& c : submitted_) calls_.emplace(next_id_++, std::move(c));
+            submitted_.clear();
+        }
+        shutting_down_ = true;
+        const auto error = std::make_exception_ptr(BrokenExecutor(message));
+        for (auto& [id, c] : calls_) {
+            if (c.state->running()) {
+                try {
+                    c.state->set_exception(error);
+                } catch (const InvalidStateError&) {
+                }
+            } else {
+                c.state->abandon(error);
+            }
+            c.state->release();
+        }
+        calls_.clear();
+        queue_.clear();
+        for (auto& w : workers_) w.in_flight.clear();
+    }
+
+    /// Waits for the sends, then gives the workers back according to the ownership.
+    void release_workers() {
+        while (!sends_.empty()) reap_sends();
+        if (ownership_ == Ownership::world) return;
+        for (auto& w : workers_) check(MPI_Send(nullptr, 0, MPI_BYTE, w.rank, kTagExit, comm_), "MPI_Send");
+        for (auto& w : workers_) {
+            for (;;) {  // late replies of abandoned calls come before the goodbye
+                MPI_Status st;
+                check(MPI_Probe(w.rank, MPI_ANY_TAG, comm_, &st), "MPI_Probe");
+                int count = 0;
+                MPI_Get_count(&st, MPI_BYTE, &count);
+                buf_.resize(static_cast<std::size_t>(count));
+                MPI_Recv(buf_.data(), count, MPI_BYTE, w.rank, st.MPI_TAG, comm_, MPI_STATUS_IGNORE);
+                if (st.MPI_TAG == kTagBye) break;
+            }
+        }
+        if (ownership_ == Ownership::spawned) MPI_Comm_disconnect(&comm_);
+        else MPI_Comm_free(&comm_);
+    }
+
+    MPI_Comm comm_;
+    const Ownership ownership_;
+    const std::string initializer_;
+    std::vector<Worker> workers_;
+
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::deque<Call> submitted_;     // guarded by mutex_
+    bool shutdown_ = false;          // guarded by mutex_
+    bool cancel_requested_ = false;  // guarded by mutex_
+    std::string broken_;             // guarded by mutex_
+    std::mutex join_mutex_;
+    std::thread manager_;
+
+    // The manager thread's own.
+    bool shutting_down_ = false;
+    std::uint64_t next_id_ = 1;
+    std::unordered_map<std::uint64_t, Call> calls_;
+    std::deque<std::uint64_t> queue_;
+    std::list<Send> sends_;
+    std::string buf_;
+};
+
+void remote_submit(MPICore& core, StateBase* state, std::string call, ReplyDecoder decode) {
+    core.submit(state, std::move(call), decode);
+}
+
+namespace {
+
+std::string self_path() {
+    char buf[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) throw std::runtime_error("cfutures: cannot find the program's path to spawn MPI workers");
+    return std::string(buf, static_cast<std::size_t>(n));
+}
+
+int default_workers() {
+    const unsigned hw = std::thread::hardware_concurrency();
+    return hw ? static_cast<int>(hw) : 1;
+}
+
+std::shared_ptr<MPICore> make_pool_core(const MPIPoolOptions& options) {
+    if (options.max_workers && *options.max_workers <= 0)
+        throw std::invalid_argument("max_workers must be greater than 0, got " + std::to_string(*options.max_workers));
+    ensure_initialized();
+    if (world_pool_active()) {
+        int size = 1;
+        MPI_Comm_size(MPI_COMM_WORLD, &size);
+        if (size < 2) throw std::runtime_error("cfutures: CFUTURES_MPI_POOL is set but the job has no rank to serve calls");
+        {
+            std::lock_guard g(g_world_mutex);
+            if (g_world_claimed)
+                throw std::runtime_error("cfutures: the job's worker ranks already serve another MPIPoolExecutor");
+            g_world_claimed = true;
+        }
+        const int n = options.max_workers ? std::min(*options.max_workers, size - 1) : size - 1;
+        std::vector<int> ranks;
+        for (int r = 1; r <= n; ++r) ranks.push_back(r);
+        return std::make_shared<MPICore>(MPI_COMM_WORLD, std::move(ranks), Ownership::world, options.initializer.bytes());
+    }
+    const int n = options.max_workers.value_or(default_workers());
+    const std::string exe = self_path();
+    char flag[] = "--cfutures-mpi-worker";
+    char* argv[] = {flag, nullptr};
+    MPI_Comm inter = MPI_COMM_NULL;
+    std::vector<int> errors(static_cast<std::size_t>(n));
+    // Under mpiexec the environment no longer reaches the launcher: ask Open MPI to
+    // oversubscribe through the spawn's info, so users need no flag.
+    MPI_Info info = MPI_INFO_NULL;
+    MPI_Info_create(&info);
+    MPI_Info_set(info, "map_by", ":OVERSUBSCRIBE");
+    const int rc = MPI_Comm_spawn(exe.c_str(), argv, n, info, 0, MPI_COMM_SELF, &inter, errors.data());
+    MPI_Info_free(&info);
+    check(rc, "MPI_Comm_spawn");
+    std::vector<int> ranks;
+    for (int r = 0; r < n; ++r) ranks.push_back(r);
+    return std::make_shared<MPICore>(inter, std::move(ranks), Ownership::spawned, options.initializer.bytes());
+}
+
+}  // namespace
+
+}  // namespace detail
+
+MPIPoolExecutor::MPIPoolExecutor() : MPIPoolExecutor(MPIPoolOptions{}) {}
+
+MPIPoolExecutor::MPIPoolExecutor(MPIPoolOptions options) : MPIPoolExecutor(detail::make_pool_core(options)) {}
+
+MPIPoolExecutor::MPIPoolExecutor(std::shared_ptr<detail::MPICore> core) : RemoteExecutor(std::move(core)) {}
+
+MPIPoolExecutor::~MPIPoolExecutor() {
+    if (!core_) return;
+    core_->shutdown(true, false);
+    core_->detach_if_self();
+}
+
+void MPIPoolExecutor::shutdown(bool wait, bool cancel_futures) {
+    if (core_) core_->shutdown(wait, cancel_futures);
+}
+
+int MPIPoolExecutor::num_workers() const noexcept { return core_ ? core_->num_workers() : 0; }
+
+namespace {
+std::shared_ptr<detail::MPICore> make_comm_core(MPI_Comm comm, int root, const RemoteInitializer& initializer) {
+    detail::ensure_initialized();
+    MPI_Comm dup = MPI_COMM_NULL;
+    detail::check(MPI_Comm_dup(comm, &dup), "MPI_Comm_dup");
+    int rank = 0;
+    int size = 1;
+    MPI_Comm_rank(dup, &rank);
+    MPI_Comm_size(dup, &size);
+    if (rank != root) {
+        detail::serve(dup, root);
+        MPI_Comm_free(&dup);
+        return nullptr;
+    }
+    std::vector<int> ranks;
+    for (int r = 0; r < size; ++r) {
+        if (r != root) ranks.push_back(r);
+    }
+    return std::make_shared<detail::MPICore>(dup, std::move(ranks), detail::Ownership::comm, initializer.bytes());
+}
+}  // namespace
+
+MPICommExecutor::MPICommExecutor(MPI_Comm comm, int root, RemoteInitializer initializer)
+    : MPIPoolExecutor(make_comm_core(comm, root, initializer)) {}
+
+MPICommExecutor::~MPICommExecutor() = default;
+
+}  // namespace cf::mpi

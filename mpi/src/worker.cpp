@@ -1,0 +1,111 @@
+// An MPI worker: the serving loop, and how a process becomes a worker before
+// main — a spawned copy of the program, or a non-root rank under the
+// CFUTURES_MPI_POOL switch.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include <cfutures/detail/remote_call.hpp>
+
+#include "runtime.hpp"
+
+namespace cf::mpi::detail {
+
+namespace {
+
+constexpr const char* kWorkerFlag = "--cfutures-mpi-worker";
+
+void send_bytes(MPI_Comm comm, int root, int tag, std::uint64_t id, const std::string& body) {
+    std::string msg(sizeof id, '\0');
+    std::memcpy(msg.data(), &id, sizeof id);
+    msg += body;
+    MPI_Send(msg.data(), static_cast<int>(msg.size()), MPI_BYTE, root, tag, comm);
+}
+
+}  // namespace
+
+void serve(MPI_Comm comm, int root) {
+    std::string buf;
+    std::string reply;
+    Backoff backoff;
+    for (;;) {
+        int ready = 0;
+        MPI_Status st;
+        MPI_Iprobe(root, MPI_ANY_TAG, comm, &ready, &st);
+        if (!ready) {
+            backoff.pause();
+            continue;
+        }
+        backoff.reset();
+        int count = 0;
+        MPI_Get_count(&st, MPI_BYTE, &count);
+        buf.resize(static_cast<std::size_t>(count));
+        MPI_Recv(buf.data(), count, MPI_BYTE, root, st.MPI_TAG, comm, MPI_STATUS_IGNORE);
+        if (st.MPI_TAG == kTagExit) {
+            MPI_Send(nullptr, 0, MPI_BYTE, root, kTagBye, comm);
+            return;
+        }
+        std::uint64_t id = 0;
+        std::string_view call(buf);
+        if (st.MPI_TAG == kTagCall) {
+            std::memcpy(&id, buf.data(), sizeof id);
+            call.remove_prefix(sizeof id);
+        }
+        reply.clear();
+        try {
+            cf::detail::run_encoded_call(call, reply);
+        } catch (const std::exception& e) {
+            // Unlike a process pool, a worker cannot just die here (it would take the job
+            // down): it reports, and the root breaks the executor.
+            send_bytes(comm, root, kTagFatal, id, std::string("could not decode a call: ") + e.what());
+            continue;
+        }
+        if (st.MPI_TAG == kTagInit) {
+            if (!reply.empty() && reply[0] == static_cast<char>(cf::detail::ReplyStatus::raised)) {
+                cf::detail::Decoder d(reply.data() + 1, reply.size() - 1);
+                cf::detail::RaisedInfo info;
+                try {
+                    d(info);
+                } catch (...) {
+                }
+                send_bytes(comm, root, kTagFatal, 0, "the initializer raised " + info.type_name + ": " + info.what);
+            }
+            continue;
+        }
+        send_bytes(comm, root, kTagReply, id, reply);
+    }
+}
+
+namespace {
+
+/// Runs before main (glibc passes argc/argv to constructors). Spawned copies of
+/// the program carry kWorkerFlag; under CFUTURES_MPI_POOL every rank but 0 serves.
+__attribute__((constructor)) void become_mpi_worker_if_asked(int argc, char** argv, char**) {
+    bool spawned = false;
+    for (int i = 1; i < argc; ++i) spawned = spawned || std::strcmp(argv[i], kWorkerFlag) == 0;
+    if (spawned) {
+        ensure_initialized();
+        MPI_Comm parent = MPI_COMM_NULL;
+        MPI_Comm_get_parent(&parent);
+        if (parent == MPI_COMM_NULL) return;  // started by hand with the flag: run main as usual
+        serve(parent, 0);
+        MPI_Comm_disconnect(&parent);
+        std::exit(0);  // finalises MPI (atexit) without running main
+    }
+    if (world_pool_active()) {
+        ensure_initialized();
+        int rank = 0;
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        if (rank != 0) {
+            serve(MPI_COMM_WORLD, 0);
+            std::exit(0);
+        }
+        // Registered after MPI's own finaliser, so it runs before it.
+        std::atexit(release_world_workers);
+    }
+}
+
+}  // namespace
+}  // namespace cf::mpi::detail
