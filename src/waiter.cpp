@@ -16,11 +16,23 @@ Waiter::Waiter(Kind kind, const std::vector<StateBase*>& states)
 
 Waiter::~Waiter() {
     // remove_callback takes each state's lock, so a node firing right now finishes first.
-    for (std::size_t i = 0; i < node_count_; ++i) nodes_[i].state->remove_callback(&nodes_[i]);
+    // A node that has fired is skipped: its state may have been freed since. One that has
+    // not fired yet belongs to a future its owner still holds (wait's list, as_completed's
+    // pending set), so its state is alive.
+    for (std::size_t i = 0; i < node_count_; ++i) {
+        bool fired;
+        {
+            std::lock_guard g(mutex_);
+            fired = nodes_[i].fired;
+        }
+        if (!fired) nodes_[i].state->remove_callback(&nodes_[i]);
+    }
 }
 
-void Waiter::on_done(StateBase& s) noexcept {
+void Waiter::on_done(Node& node) noexcept {
     std::lock_guard g(mutex_);
+    node.fired = true;
+    StateBase& s = *node.state;
     finished_.push_back(&s);
     switch (kind_) {
         case Kind::any: signalled_ = true; break;

@@ -38,12 +38,16 @@ private:
     class Node final : public CallbackNode {
     public:
         Node() noexcept : CallbackNode(/*internal=*/true) {}
-        void fire(StateBase& s) noexcept override { waiter->on_done(s); }
+        void fire(StateBase&) noexcept override { waiter->on_done(*this); }
         Waiter* waiter = nullptr;
         StateBase* state = nullptr;
+        // Set when the node has fired (guarded by the waiter's mutex_). A fired node is off
+        // its state's list, and its state may be gone already (as_completed hands a future
+        // over once done and keeps no reference to it): the destructor must not touch it.
+        bool fired = false;
     };
 
-    void on_done(StateBase& s) noexcept;
+    void on_done(Node& node) noexcept;
 
     Kind kind_;
     std::mutex mutex_;
