@@ -13,7 +13,8 @@ namespace cf::detail {
 
 namespace {
 constexpr int kSpinsBeforeYield = 64;
-constexpr int kSpinsBeforePark = 128;
+// How long result() spins before it parks: a call that is about to finish costs no syscall.
+constexpr std::chrono::microseconds kSpinBeforePark{4};
 
 const char* describe(FutureState s) noexcept {
     switch (s) {
@@ -181,10 +182,9 @@ void StateBase::abandon(std::exception_ptr e) noexcept {
 }
 
 bool StateBase::wait(const Deadline& deadline) const noexcept {
-    for (int spins = 0; spins < kSpinsBeforePark; ++spins) {
-        if (done()) return true;
-        cpu_relax();
-    }
+    if (done()) return true;
+    if (deadline && Clock::now() >= *deadline) return false;  // a zero timeout does not even spin
+    if (spin_for([this] { return done(); }, kSpinBeforePark)) return true;
     std::uint32_t w = word_.load(std::memory_order_acquire);
     for (;;) {
         if (is_done(static_cast<FutureState>(w & kStateMask))) return true;

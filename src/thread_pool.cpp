@@ -69,8 +69,10 @@ public:
         tail_ = task;
         const auto queued = queued_.fetch_add(1, std::memory_order_seq_cst) + 1;
         // Python's _adjust_thread_count: reuse an idle worker, else start one if below max.
-        const bool start = idle_.load(std::memory_order_seq_cst) < static_cast<int>(queued) &&
-                           static_cast<int>(threads_.size()) < max_workers_;
+        // A worker submitting from a done-callback of its own task counts itself idle
+        // already, but cannot take the call before the callback returns: not idle here.
+        const int idle = idle_.load(std::memory_order_seq_cst) - (tls_current_pool == this && tls_idle_early ? 1 : 0);
+        const bool start = idle < static_cast<int>(queued) && static_cast<int>(threads_.size()) < max_workers_;
         if (start) start_worker_locked();
         lk.unlock();
         wake_one();
@@ -90,23 +92,29 @@ public:
         {
             std::unique_lock lk(mutex_);
             // A worker calling shutdown(wait=true) from a task cannot wait for itself,
-            // nor for other workers doing the same.
-            if (from_worker) ++waiting_workers_;
+            // nor for other workers doing the same: it stays counted as waiting until it
+            // exits, and it joins only the workers that have exited.
+            if (from_worker && !tls_waiting_in_shutdown) {
+                tls_waiting_in_shutdown = true;
+                ++waiting_workers_;
+                exited_cv_.notify_all();  // other workers waiting here no longer wait for this one
+            }
             exited_cv_.wait(lk, [&] { return live_workers_ == (from_worker ? waiting_workers_ : 0); });
-            if (from_worker) --waiting_workers_;
-            for (auto& t : threads_) {
-                if (t.joinable() && t.get_id() != std::this_thread::get_id()) to_join.push_back(std::move(t));
+            for (std::size_t i = 0; i < threads_.size(); ++i) {
+                if (threads_[i].joinable() && (!from_worker || exited_[i])) to_join.push_back(std::move(threads_[i]));
             }
         }
         for (auto& t : to_join) t.join();
     }
 
     /// Called by the executor's destructor after shutdown(true): a worker thread
-    /// destroying its own executor cannot join itself, so it lets itself go.
+    /// destroying its own executor cannot join itself, nor other workers still in a
+    /// task that called shutdown(wait=true), so it lets them go (they hold the core).
+    /// From any other thread, shutdown(true) has joined every worker already.
     void detach_self() {
         std::lock_guard g(mutex_);
         for (auto& t : threads_) {
-            if (t.joinable() && t.get_id() == std::this_thread::get_id()) t.detach();
+            if (t.joinable()) t.detach();
         }
     }
 
@@ -119,14 +127,21 @@ public:
 
 private:
     static thread_local ThreadPoolCore* tls_current_pool;
+    /// Set in a worker that called shutdown(wait=true) from a task (counted in waiting_workers_).
+    static thread_local bool tls_waiting_in_shutdown;
+    /// Set in a worker between its call's return and the end of run() (done-callbacks run then),
+    /// while it already counts itself in idle_.
+    static thread_local bool tls_idle_early;
 
     void start_worker_locked() {
         const std::size_t index = threads_.size();
         ++live_workers_;
+        exited_.push_back(false);
         try {
             threads_.emplace_back([self = shared_from_this(), index] { self->worker_main(index); });
         } catch (...) {
             --live_workers_;
+            exited_.pop_back();
             throw;
         }
     }
@@ -137,9 +152,17 @@ private:
         pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
 
         if (initializer_ && !run_initializer()) {
-            worker_exit();
+            worker_exit(index);
             return;
         }
+        struct IdleHook final : CallReturnedHook {
+            explicit IdleHook(std::atomic<int>& idle) : idle_(idle) {}
+            void call_returned() noexcept override {
+                idle_.fetch_add(1, std::memory_order_seq_cst);
+                tls_idle_early = true;
+            }
+            std::atomic<int>& idle_;
+        } idle_hook(idle_);
         bool announced_idle = false;
         for (;;) {
             StateBase* task = pop_or_park(announced_idle);
@@ -148,15 +171,19 @@ private:
                 idle_.fetch_sub(1, std::memory_order_seq_cst);
                 announced_idle = false;
             }
+            // Count ourselves idle once the call has returned, before its future completes
+            // (the hook, inside run()): a submit right after result() returns then reuses
+            // this thread rather than starting one.
+            tls_call_returned_hook = &idle_hook;
             task->run();
-            // Count ourselves idle before dropping the task: a submit right after
-            // result() returns then reuses this thread rather than starting one.
-            idle_.fetch_add(1, std::memory_order_seq_cst);
+            tls_call_returned_hook = nullptr;  // run() took it, unless the task was cancelled
+            if (!tls_idle_early) idle_.fetch_add(1, std::memory_order_seq_cst);
+            tls_idle_early = false;
             announced_idle = true;
             task->release();
         }
         if (announced_idle) idle_.fetch_sub(1, std::memory_order_seq_cst);
-        worker_exit();
+        worker_exit(index);
     }
 
     bool run_initializer() {
@@ -173,9 +200,11 @@ private:
         }
     }
 
-    void worker_exit() {
+    void worker_exit(std::size_t index) {
         std::lock_guard g(mutex_);
         --live_workers_;
+        exited_[index] = true;
+        if (tls_waiting_in_shutdown) --waiting_workers_;
         exited_cv_.notify_all();
     }
 
@@ -267,7 +296,8 @@ private:
     std::string broken_;         // guarded by mutex_; non-empty once broken
     std::vector<std::thread> threads_;  // guarded by mutex_
     int live_workers_ = 0;              // guarded by mutex_
-    int waiting_workers_ = 0;           // guarded by mutex_
+    int waiting_workers_ = 0;           // guarded by mutex_; workers inside shutdown(wait=true)
+    std::vector<bool> exited_;          // guarded by mutex_; per worker, parallel to threads_
 
     std::atomic<std::size_t> queued_{0};
     std::atomic<int> idle_{0};  // workers that finished a task and took no other yet
@@ -277,6 +307,8 @@ private:
 };
 
 thread_local ThreadPoolCore* ThreadPoolCore::tls_current_pool = nullptr;
+thread_local bool ThreadPoolCore::tls_waiting_in_shutdown = false;
+thread_local bool ThreadPoolCore::tls_idle_early = false;
 
 void thread_pool_enqueue(ThreadPoolCore& core, StateBase* task) { core.enqueue(task); }
 

@@ -1,6 +1,7 @@
 // cf::wait: Python's concurrent.futures.wait.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <initializer_list>
 #include <optional>
@@ -41,28 +42,41 @@ WaitResult<H> wait_impl(std::vector<H> fs, const Deadline& deadline, ReturnWhen 
         case ReturnWhen::ALL_COMPLETED: kind = Waiter::Kind::all; break;
         default: throw std::invalid_argument("cf::wait: invalid return_when value");
     }
-    WaitResult<H> r;
     std::vector<StateBase*> pending;
+    std::vector<bool> is_done(fs.size());
+    bool any_done = false;
     bool raised = false;
-    for (const H& f : fs) {
-        StateBase* s = FutureAccess::state(f);
+    for (std::size_t i = 0; i < fs.size(); ++i) {
+        StateBase* s = FutureAccess::state(fs[i]);
         if (s->done()) {
+            is_done[i] = true;
+            any_done = true;
             raised = raised || s->finished_with_exception();
-            r.done.insert(f);
         } else {
             pending.push_back(s);
         }
     }
-    const bool satisfied = pending.empty() || (return_when == ReturnWhen::FIRST_COMPLETED && !r.done.empty()) ||
+    const bool satisfied = pending.empty() || (return_when == ReturnWhen::FIRST_COMPLETED && any_done) ||
                            (return_when == ReturnWhen::FIRST_EXCEPTION && raised);
+    std::vector<StateBase*> finished;  // completed while we waited, as Python's waiter.finished_futures
     if (!satisfied) {
         Waiter waiter(kind, pending);
         waiter.wait(deadline);
-        for (StateBase* s : waiter.take_finished()) r.done.insert(FutureAccess::from_state<H>(s));
+        finished = waiter.take_finished();
     }
-    for (H& f : fs) {
-        if (!r.done.contains(f)) r.not_done.insert(std::move(f));
+    std::sort(finished.begin(), finished.end());
+    // Done at the start, or reported by the waiter (as Python: not merely done by now).
+    // Partition once, then build each set at its final size (no rehashing).
+    std::size_t n_done = 0;
+    for (std::size_t i = 0; i < fs.size(); ++i) {
+        if (!is_done[i] && !finished.empty())
+            is_done[i] = std::binary_search(finished.begin(), finished.end(), FutureAccess::state(fs[i]));
+        n_done += is_done[i];
     }
+    WaitResult<H> r;
+    r.done.reserve(n_done);
+    r.not_done.reserve(fs.size() - n_done);
+    for (std::size_t i = 0; i < fs.size(); ++i) (is_done[i] ? r.done : r.not_done).insert(std::move(fs[i]));
     return r;
 }
 

@@ -414,14 +414,12 @@ private:
     bool read_replies(Worker& w) {
         bool open = true;
         for (;;) {
-            std::string& buf = w.in.buffer();
-            const std::size_t old = buf.size();
-            buf.resize(old + 64 * 1024);
-            const ssize_t n = ::read(w.sock, buf.data() + old, 64 * 1024);
-            buf.resize(old + (n > 0 ? static_cast<std::size_t>(n) : 0));
+            // A fixed buffer, appended: growing the string first would zero-fill it on every read.
+            const ssize_t n = ::read(w.sock, read_chunk_, sizeof read_chunk_);
             if (n < 0 && errno == EINTR) continue;
             if (n == 0) open = false;
             if (n <= 0) break;
+            w.in.buffer().append(read_chunk_, static_cast<std::size_t>(n));
         }
         wire::Header h{};
         std::string_view payload;
@@ -571,6 +569,7 @@ private:
     std::unordered_map<std::uint64_t, Call> calls_;  // every unfinished call the manager knows
     std::deque<std::uint64_t> queue_;                // ids not sent yet
     std::unordered_map<std::uint64_t, Worker> workers_;
+    char read_chunk_[64 * 1024];
 };
 
 void remote_submit(ProcessPoolCore& core, StateBase* state, std::string call, ReplyDecoder decode) {

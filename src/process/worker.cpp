@@ -58,13 +58,14 @@ bool write_all(int fd, const char* data, std::size_t size) noexcept {
 }
 
 bool read_some(int fd, std::string& out) {
-    const std::size_t old = out.size();
-    out.resize(old + 256 * 1024);
+    // Read into a fixed buffer and append: growing the string first would zero-fill it on every read.
+    static thread_local char chunk[64 * 1024];
     for (;;) {
-        const ssize_t n = ::read(fd, out.data() + old, 256 * 1024);
+        const ssize_t n = ::read(fd, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR) continue;
-        out.resize(old + (n > 0 ? static_cast<std::size_t>(n) : 0));
-        return n > 0;
+        if (n <= 0) return false;
+        out.append(chunk, static_cast<std::size_t>(n));
+        return true;
     }
 }
 

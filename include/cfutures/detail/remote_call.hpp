@@ -215,8 +215,12 @@ std::variant<map_value_t<R>, std::exception_ptr> decode_outcome(Decoder& d) {
 /// Completes `state` (a ResultState<R>) from a call's reply; throws if the reply cannot be decoded.
 template <class R>
 void complete_call(StateBase* state, std::string_view reply) {
-    Decoder d(reply);
-    auto outcome = decode_outcome<R>(d);
+    // The decoder goes before the future completes: cereal's archive holds a reference to
+    // every std::shared_ptr it built, which the result's owner must not find shared.
+    auto outcome = [&] {
+        Decoder d(reply);
+        return decode_outcome<R>(d);
+    }();
     auto* s = static_cast<ResultState<R>*>(state);
     try {
         if (auto* e = std::get_if<std::exception_ptr>(&outcome)) {
@@ -234,12 +238,14 @@ void complete_call(StateBase* state, std::string_view reply) {
 /// Completes `state` (a ResultState<ChunkOutcomes<R>>) from a chunk's reply.
 template <class R>
 void complete_chunk(StateBase* state, std::string_view reply) {
-    Decoder d(reply);
-    std::uint64_t count = 0;
-    d(count);
     ChunkOutcomes<R> items;
-    items.reserve(static_cast<std::size_t>(count));
-    for (std::uint64_t i = 0; i < count; ++i) items.push_back(decode_outcome<R>(d));
+    {
+        Decoder d(reply);  // gone before the future completes, as in complete_call
+        std::uint64_t count = 0;
+        d(count);
+        items.reserve(static_cast<std::size_t>(count));
+        for (std::uint64_t i = 0; i < count; ++i) items.push_back(decode_outcome<R>(d));
+    }
     try {
         static_cast<ResultState<ChunkOutcomes<R>>*>(state)->set_result(std::move(items));
     } catch (const InvalidStateError&) {

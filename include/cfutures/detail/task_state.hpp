@@ -14,6 +14,22 @@
 
 namespace cf::detail {
 
+/// Told, on the thread running a task, that the call has returned (or thrown) and
+/// its callable is gone, just before the future completes. A thread pool's worker
+/// uses it to count itself idle before anyone waiting on that future can submit
+/// again, so that the next submit reuses it rather than starting a thread.
+class CallReturnedHook {
+public:
+    virtual void call_returned() noexcept = 0;
+
+protected:
+    ~CallReturnedHook() = default;
+};
+
+/// Set by a worker right before TaskState::run(); each run takes it (and clears it,
+/// so that nothing run further down the same call sees it).
+inline thread_local CallReturnedHook* tls_call_returned_hook = nullptr;
+
 template <class T, class Call>
 class TaskState final : public ResultState<T> {
 public:
@@ -23,6 +39,7 @@ public:
     }
 
     void run() noexcept override {
+        CallReturnedHook* const hook = std::exchange(tls_call_returned_hook, nullptr);
         if (!this->try_start()) return;  // cancelled (call already dropped) or completed by hand
         // A setter called by hand on the running future wins over the call's outcome,
         // as in Python (the executor's own set_result would then fail).
@@ -30,14 +47,17 @@ public:
             if constexpr (std::is_void_v<T>) {
                 std::invoke(call_);
                 drop_call();
+                if (hook) hook->call_returned();
                 if (this->claim_finish()) this->store_and_commit();
             } else {
                 T value = std::invoke(call_);
                 drop_call();
+                if (hook) hook->call_returned();
                 if (this->claim_finish()) this->store_and_commit(std::move(value));
             }
         } catch (...) {
             drop_call();
+            if (hook) hook->call_returned();
             if (this->claim_finish()) {
                 this->exception_ = std::current_exception();
                 this->commit_finish();
