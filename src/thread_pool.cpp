@@ -22,7 +22,8 @@ namespace cf {
 namespace detail {
 
 namespace {
-constexpr int kIdleSpins = 2000;
+// How long an idle worker spins before it parks: a call submitted meanwhile costs no syscall.
+constexpr std::chrono::microseconds kIdleSpin{20};
 std::atomic<int> g_executor_counter{0};
 
 int default_max_workers() {
@@ -74,8 +75,11 @@ public:
         const int idle = idle_.load(std::memory_order_seq_cst) - (tls_current_pool == this && tls_idle_early ? 1 : 0);
         const bool start = idle < static_cast<int>(queued) && static_cast<int>(threads_.size()) < max_workers_;
         if (start) start_worker_locked();
+        // One targeted wake per parked worker, and none when a worker is spinning or busy.
+        Parker* wake = unpark_one_locked();
         lk.unlock();
-        wake_one();
+        // The futex call only names the address: safe even if the worker has run on by now.
+        if (wake) futex_wake(wake->word, 1);
     }
 
     void shutdown(bool wait, bool cancel_futures) {
@@ -126,6 +130,12 @@ public:
     const std::string& prefix() const noexcept { return prefix_; }
 
 private:
+    /// A parked worker's futex word: 0 while it must sleep, 1 once it was taken from parked_.
+    struct Parker {
+        std::atomic<std::uint32_t> word{0};
+    };
+    static thread_local Parker tls_parker;
+
     static thread_local ThreadPoolCore* tls_current_pool;
     /// Set in a worker that called shutdown(wait=true) from a task (counted in waiting_workers_).
     static thread_local bool tls_waiting_in_shutdown;
@@ -211,49 +221,44 @@ private:
     /// Pops the next task, spinning then parking while the queue is empty.
     /// Returns null when the pool shuts down (or breaks) and the queue is empty.
     StateBase* pop_or_park(bool& announced_idle) {
-        for (int spins = 0;; ++spins) {
-            if (queued_.load(std::memory_order_acquire) > 0 || spins >= kIdleSpins) {
+        for (;;) {
+            spin_for([this] { return queued_.load(std::memory_order_acquire) > 0 || closed_.load(std::memory_order_acquire); },
+                     kIdleSpin);
+            {
                 std::lock_guard g(mutex_);
                 if (head_) return pop_locked();
                 if (shutdown_ || !broken_.empty()) return nullptr;
-                if (spins >= kIdleSpins) {
-                    spins = 0;
-                    if (!announced_idle) {
-                        idle_.fetch_add(1, std::memory_order_seq_cst);
-                        announced_idle = true;
-                    }
-                    // fallthrough to park below, outside the lock
-                } else {
-                    continue;
+                if (!announced_idle) {
+                    idle_.fetch_add(1, std::memory_order_seq_cst);
+                    announced_idle = true;
                 }
-            } else {
-                cpu_relax();
-                continue;
+                tls_parker.word.store(0, std::memory_order_relaxed);
+                parked_.push_back(&tls_parker);
             }
-            park();
+            // Whoever pops us from parked_ sets the word (under mutex_), then wakes us.
+            while (tls_parker.word.load(std::memory_order_acquire) == 0) futex_wait(tls_parker.word, 0, std::nullopt);
         }
     }
 
-    void park() {
-        sleepers_.fetch_add(1, std::memory_order_seq_cst);
-        const std::uint32_t e = epoch_.load(std::memory_order_seq_cst);
-        if (queued_.load(std::memory_order_seq_cst) == 0 && !closed_.load(std::memory_order_seq_cst)) {
-            futex_wait(epoch_, e, std::nullopt);
-        }
-        sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+    /// Takes one parked worker to wake (called with mutex_ held); null when none is parked.
+    Parker* unpark_one_locked() {
+        if (parked_.empty()) return nullptr;
+        Parker* p = parked_.back();  // the most recently parked: its cache is warmest
+        parked_.pop_back();
+        p->word.store(1, std::memory_order_release);
+        return p;
     }
 
-    void wake_one() {
-        if (sleepers_.load(std::memory_order_seq_cst) > 0) {
-            epoch_.fetch_add(1, std::memory_order_seq_cst);
-            futex_wake(epoch_, 1);
-        }
-    }
-
+    /// Wakes every parked worker, for good (shutdown, broken pool).
     void wake_all() {
-        closed_.store(true, std::memory_order_seq_cst);
-        epoch_.fetch_add(1, std::memory_order_seq_cst);
-        futex_wake(epoch_, INT_MAX);
+        closed_.store(true, std::memory_order_release);
+        std::vector<Parker*> all;
+        {
+            std::lock_guard g(mutex_);
+            all.swap(parked_);
+            for (Parker* p : all) p->word.store(1, std::memory_order_release);
+        }
+        for (Parker* p : all) futex_wake(p->word, 1);
     }
 
     StateBase* pop_locked() {
@@ -301,12 +306,12 @@ private:
 
     std::atomic<std::size_t> queued_{0};
     std::atomic<int> idle_{0};  // workers that finished a task and took no other yet
-    std::atomic<int> sleepers_{0};
-    std::atomic<bool> closed_{false};
-    std::atomic<std::uint32_t> epoch_{0};
+    std::atomic<bool> closed_{false};  // set once no worker should park again
+    std::vector<Parker*> parked_;      // guarded by mutex_; workers blocked in pop_or_park
 };
 
 thread_local ThreadPoolCore* ThreadPoolCore::tls_current_pool = nullptr;
+thread_local ThreadPoolCore::Parker ThreadPoolCore::tls_parker;
 thread_local bool ThreadPoolCore::tls_waiting_in_shutdown = false;
 thread_local bool ThreadPoolCore::tls_idle_early = false;
 
