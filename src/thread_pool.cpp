@@ -48,7 +48,7 @@ public:
 
     ~ThreadPoolCore() {
         // Only reached once no worker holds the core, so the queue is ours alone.
-        fail_all_queued(nullptr);
+        finish_queue(take_queue_locked(), nullptr);
     }
 
     void enqueue(StateBase* task) {
@@ -83,12 +83,16 @@ public:
     }
 
     void shutdown(bool wait, bool cancel_futures) {
+        StateBase* cancelled = nullptr;
+        std::vector<Parker*> parked;
         {
             std::lock_guard g(mutex_);
             shutdown_ = true;
-            if (cancel_futures) cancel_all_queued_locked();
+            if (cancel_futures) cancelled = take_queue_locked();
+            parked = close_locked();
         }
-        wake_all();
+        wake(parked);
+        finish_queue(cancelled, nullptr);
         if (!wait) return;
 
         const bool from_worker = tls_current_pool == this;
@@ -202,10 +206,19 @@ private:
             return true;
         } catch (...) {
             const auto e = std::current_exception();
-            std::lock_guard g(mutex_);
-            broken_ = "A thread initializer failed, the thread pool is not usable anymore (" +
-                      exception_type_name(e) + ": " + exception_message(e) + ")";
-            fail_all_queued(std::make_exception_ptr(BrokenThreadPool(broken_)));
+            StateBase* queued;
+            std::vector<Parker*> parked;
+            std::string why;
+            {
+                std::lock_guard g(mutex_);
+                broken_ = "A thread initializer failed, the thread pool is not usable anymore (" +
+                          exception_type_name(e) + ": " + exception_message(e) + ")";
+                why = broken_;
+                queued = take_queue_locked();
+                parked = close_locked();
+            }
+            wake(parked);
+            finish_queue(queued, std::make_exception_ptr(BrokenThreadPool(why)));
             return false;
         }
     }
@@ -249,16 +262,18 @@ private:
         return p;
     }
 
-    /// Wakes every parked worker, for good (shutdown, broken pool).
-    void wake_all() {
+    /// Marks the pool closed (no worker parks again) and takes every parked worker
+    /// (called with mutex_ held; wake them once it is released).
+    std::vector<Parker*> close_locked() {
         closed_.store(true, std::memory_order_release);
         std::vector<Parker*> all;
-        {
-            std::lock_guard g(mutex_);
-            all.swap(parked_);
-            for (Parker* p : all) p->word.store(1, std::memory_order_release);
-        }
-        for (Parker* p : all) futex_wake(p->word, 1);
+        all.swap(parked_);
+        for (Parker* p : all) p->word.store(1, std::memory_order_release);
+        return all;
+    }
+
+    static void wake(const std::vector<Parker*>& parked) {
+        for (Parker* p : parked) futex_wake(p->word, 1);
     }
 
     StateBase* pop_locked() {
@@ -270,23 +285,25 @@ private:
         return task;
     }
 
-    void cancel_all_queued_locked() {
-        while (head_) {
-            StateBase* task = pop_locked();
-            task->cancel();
-            task->release();
-        }
+    /// Detaches the whole queue (called with mutex_ held): the caller finishes it unlocked,
+    /// since cancelling or failing a task runs its done-callbacks.
+    StateBase* take_queue_locked() {
+        StateBase* list = head_;
+        head_ = tail_ = nullptr;
+        queued_.store(0, std::memory_order_seq_cst);
+        return list;
     }
 
-    /// Fails every queued task with `error` (or cancels them when null).
-    void fail_all_queued(const std::exception_ptr& error) {
-        while (head_) {
-            StateBase* task = pop_locked();
+    /// Fails every task of a detached queue with `error`, or cancels them when null.
+    static void finish_queue(StateBase* list, const std::exception_ptr& error) {
+        while (list) {
+            StateBase* task = list;
+            list = task->next_in_queue;
+            task->next_in_queue = nullptr;
             if (error) task->abandon(error);
             else task->cancel();
             task->release();
         }
-        if (error) wake_all();
     }
 
     const int max_workers_;
