@@ -74,6 +74,8 @@ protected:
 
 /// SPMD use: every rank of `comm` constructs it; the non-root ranks serve calls
 /// in the constructor and return when the root's executor shuts down.
+/// Throws std::invalid_argument, on every rank, when `root` is not a rank of `comm`
+/// or `comm` has no rank besides the root.
 class MPICommExecutor : public MPIPoolExecutor {
 public:
     explicit MPICommExecutor(MPI_Comm comm = MPI_COMM_WORLD, int root = 0, RemoteInitializer initializer = {});

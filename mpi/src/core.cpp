@@ -338,10 +338,13 @@ private:
     }
 
     /// Waits for the sends, then gives the workers back according to the ownership.
+    /// The job's serving ranks (world) stay up for the next executor on MPI_COMM_WORLD,
+    /// but are drained too: a late reply or error report of this executor must not
+    /// reach the next one, whose call ids start at 1 again.
     void release_workers() {
         while (!sends_.empty()) reap_sends();
-        if (ownership_ == Ownership::world) return;
-        for (auto& w : workers_) check(MPI_Send(nullptr, 0, MPI_BYTE, w.rank, kTagExit, comm_), "MPI_Send");
+        const int farewell = ownership_ == Ownership::world ? kTagSync : kTagExit;
+        for (auto& w : workers_) check(MPI_Send(nullptr, 0, MPI_BYTE, w.rank, farewell, comm_), "MPI_Send");
         for (auto& w : workers_) {
             for (;;) {  // late replies of abandoned calls come before the goodbye
                 MPI_Status st;
@@ -353,6 +356,7 @@ private:
                 if (st.MPI_TAG == kTagBye) break;
             }
         }
+        if (ownership_ == Ownership::world) return;
         if (ownership_ == Ownership::spawned) MPI_Comm_disconnect(&comm_);
         else MPI_Comm_free(&comm_);
     }
@@ -461,12 +465,18 @@ int MPIPoolExecutor::num_workers() const noexcept { return core_ ? core_->num_wo
 namespace {
 std::shared_ptr<detail::MPICore> make_comm_core(MPI_Comm comm, int root, const RemoteInitializer& initializer) {
     detail::ensure_initialized();
-    MPI_Comm dup = MPI_COMM_NULL;
-    detail::check(MPI_Comm_dup(comm, &dup), "MPI_Comm_dup");
     int rank = 0;
     int size = 1;
-    MPI_Comm_rank(dup, &rank);
-    MPI_Comm_size(dup, &size);
+    detail::check(MPI_Comm_size(comm, &size), "MPI_Comm_size");
+    detail::check(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
+    // Checked on every rank alike, before any rank waits for the others.
+    if (root < 0 || root >= size)
+        throw std::invalid_argument("MPICommExecutor: root " + std::to_string(root) +
+                                    " is not a rank of a communicator of " + std::to_string(size));
+    if (size < 2)
+        throw std::invalid_argument("MPICommExecutor: the communicator has no rank besides the root to serve calls");
+    MPI_Comm dup = MPI_COMM_NULL;
+    detail::check(MPI_Comm_dup(comm, &dup), "MPI_Comm_dup");
     if (rank != root) {
         detail::serve(dup, root);
         MPI_Comm_free(&dup);

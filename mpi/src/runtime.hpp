@@ -16,6 +16,7 @@ enum Tag : int {
     kTagCall = 31001,   // root -> worker: u64 id | encoded call
     kTagInit = 31002,   // root -> worker: encoded initializer
     kTagExit = 31003,   // root -> worker: stop serving (answered by kTagBye)
+    kTagSync = 31004,   // root -> worker: answer kTagBye and keep serving (a world executor ends)
     kTagReply = 31011,  // worker -> root: u64 id | reply
     kTagFatal = 31012,  // worker -> root: u64 id | why the call or the initializer could not run
     kTagBye = 31013,    // worker -> root: the last message a worker sends

@@ -43,9 +43,12 @@ void serve(MPI_Comm comm, int root) {
         MPI_Get_count(&st, MPI_BYTE, &count);
         buf.resize(static_cast<std::size_t>(count));
         MPI_Recv(buf.data(), count, MPI_BYTE, root, st.MPI_TAG, comm, MPI_STATUS_IGNORE);
-        if (st.MPI_TAG == kTagExit) {
+        if (st.MPI_TAG == kTagExit || st.MPI_TAG == kTagSync) {
+            // Everything this worker sent before is ahead of the goodbye: once the root has
+            // it, nothing of the executor that ends is left in flight.
             MPI_Send(nullptr, 0, MPI_BYTE, root, kTagBye, comm);
-            return;
+            if (st.MPI_TAG == kTagExit) return;
+            continue;
         }
         std::uint64_t id = 0;
         std::string_view call(buf);

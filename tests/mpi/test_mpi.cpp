@@ -1,0 +1,882 @@
+// The MPI executors' contract (API.md, "MPI executor"), run in each of the three
+// ways to start. One program; the mode is its first argument, and CTest runs it
+// (tests/mpi/CMakeLists.txt) as:
+//
+//   test_mpi --mode=spawn                                   dynamic: spawns its workers
+//   mpiexec -n 1 test_mpi --mode=spawn                      the same under mpiexec
+//   CFUTURES_MPI_POOL=1 mpiexec -n 3 test_mpi --mode=world  ranks 1, 2 serve rank 0
+//   mpiexec -n 3 test_mpi --mode=comm                       SPMD: MPICommExecutor on every rank
+//
+// In comm mode only rank 0 runs the GoogleTest cases. The other ranks wait in
+// main for the root to announce each executor (a broadcast), then construct
+// their MPICommExecutor, which serves calls until the root's executor shuts down
+// and returns with `if (ex)` false. Every executor a case makes goes through
+// make_executor(), so the ranks construct exactly as many executors as the root.
+//
+// `test_mpi --probe-death=<kill|exit|abort> --mode=...` runs no test: it makes a
+// worker die during a call and prints what the root sees (docs/mpi.md).
+#include <signal.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <ranges>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <cfutures/cfutures.hpp>
+#include <cfutures/detail/type_name.hpp>
+#include <cfutures/mpi.hpp>
+
+using namespace std::chrono_literals;
+
+// ---- what the workers run (the same program, so function pointers travel) --------------
+
+namespace {
+
+int add(int a, int b) { return a + b; }
+int square(int x) { return x * x; }
+std::string echo(std::string s) { return s; }
+long worker_pid() { return static_cast<long>(::getpid()); }
+void do_nothing() {}
+
+/// Sleeps `ms` milliseconds, then returns `value`.
+int sleep_then(int ms, int value) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return value;
+}
+
+/// Sleeps `ms` milliseconds, then returns this worker's pid.
+long sleep_then_pid(int ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return worker_pid();
+}
+
+std::string host_name() {
+    char name[256] = {};
+    ::gethostname(name, sizeof name - 1);
+    return name;
+}
+
+int throw_out_of_range(int x) { throw std::out_of_range("index " + std::to_string(x)); }
+int throw_invalid_argument() { throw std::invalid_argument("bad argument"); }
+int throw_cf_timeout() { throw cf::TimeoutError("raised by the callable"); }
+int throw_int() { throw 42; }
+
+/// Fails at `bad`, returns x * 10 elsewhere.
+int fail_at(int x, int bad) {
+    if (x == bad) throw std::out_of_range("item " + std::to_string(x));
+    return x * 10;
+}
+
+/// Not registered: comes back as cf::RemoteError.
+struct UnregisteredError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+int throw_unregistered() { throw UnregisteredError("nobody knows me"); }
+
+/// Registered during static initialization, in the root and every worker alike.
+struct RegisteredError : std::runtime_error {
+    explicit RegisteredError(const std::string& what) : std::runtime_error(what) {}
+};
+const bool registered_error = cf::register_exception<RegisteredError>();
+int throw_registered() { throw RegisteredError("known everywhere"); }
+
+/// A type whose save() throws: encoding it fails in whichever process encodes it.
+struct SaveFails {
+    bool fail = true;
+    int value = 0;
+    template <class Archive>
+    void save(Archive& a) const {
+        if (fail) throw std::runtime_error("SaveFails cannot be saved");
+        a(fail, value);
+    }
+    template <class Archive>
+    void load(Archive& a) {
+        a(fail, value);
+    }
+};
+int take_save_fails(SaveFails s) { return s.value; }
+/// Its result cannot be encoded in the worker when `fail`.
+SaveFails make_save_fails(bool fail, int value) { return SaveFails{fail, value}; }
+/// In a chunk: the result at `bad` cannot be encoded.
+SaveFails save_fails_at(int x, int bad) { return SaveFails{x == bad, x}; }
+
+// The worker's state that initializers set.
+int g_init_value = 0;
+int init_value() { return g_init_value; }
+
+/// An initializer with state: cereal carries it to each worker.
+struct SetValue {
+    int value = 0;
+    std::string path;  // where each worker appends its pid
+    void operator()() const {
+        g_init_value = value;
+        std::ofstream(path, std::ios::app) << ::getpid() << '\n';
+    }
+    template <class Archive>
+    void serialize(Archive& a) {
+        a(value, path);
+    }
+};
+
+void failing_initializer() { throw std::runtime_error("initializer failed on purpose"); }
+
+// Worker deaths (docs/mpi.md; run by --probe-death, never by the test cases).
+int die_sigkill() {
+    ::raise(SIGKILL);
+    return 0;
+}
+int die_exit() { ::_exit(1); }
+int die_abort() { std::abort(); }
+
+}  // namespace
+
+// ---- the three modes ------------------------------------------------------------------------
+
+namespace {
+
+enum class Mode { spawn, world, comm };
+Mode g_mode = Mode::spawn;
+constexpr int kWorkers = 2;  // spawn: max_workers; world and comm: mpiexec -n 3
+
+// Comm mode: what the root broadcasts to the serving ranks.
+constexpr int kCommServe = 1;
+constexpr int kCommStop = 0;
+
+/// The exit status when MPI_Comm_spawn hangs (tests/mpi/retry.cmake runs the program again).
+constexpr int kSpawnHungExit = 75;
+
+/// Open MPI 4.1 with an external PMIx 4 (Debian 12's packages) hangs in about one
+/// MPI_Comm_spawn out of 50, in PMIx_Lookup or PMIx_Spawn (openpmix/openpmix#2735,
+/// reproduced here with a plain C loop, see docs/mpi.md). No MPI call can be
+/// interrupted, so a spawn that takes far longer than usual (1-7 s here) ends the
+/// program with kSpawnHungExit, and CTest's driver starts it once more.
+class SpawnWatchdog {
+public:
+    SpawnWatchdog() {
+        const char* env = std::getenv("CFUTURES_TEST_SPAWN_TIMEOUT");
+        const double seconds = env ? std::atof(env) : 30.0;
+        thread_ = std::thread([this, seconds] {
+            std::unique_lock lk(mutex_);
+            if (!cv_.wait_for(lk, std::chrono::duration<double>(seconds), [this] { return done_; })) {
+                std::fprintf(stderr,
+                             "test_mpi: MPI_Comm_spawn has not returned after %.0f s: the Open MPI 4.1 / PMIx 4 "
+                             "spawn hang (docs/mpi.md); exiting with status %d\n",
+                             seconds, kSpawnHungExit);
+                std::fflush(stderr);
+                ::_exit(kSpawnHungExit);
+            }
+        });
+    }
+    ~SpawnWatchdog() {
+        {
+            std::lock_guard g(mutex_);
+            done_ = true;
+        }
+        cv_.notify_one();
+        thread_.join();
+    }
+    SpawnWatchdog(const SpawnWatchdog&) = delete;
+    SpawnWatchdog& operator=(const SpawnWatchdog&) = delete;
+
+private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    std::thread thread_;
+};
+
+/// An MPIPoolExecutor that spawns `max_workers`, under the watchdog.
+std::unique_ptr<cf::mpi::MPIPoolExecutor> spawn_executor(int max_workers, cf::RemoteInitializer initializer = {}) {
+    SpawnWatchdog watchdog;
+    return std::make_unique<cf::mpi::MPIPoolExecutor>(
+        cf::mpi::MPIPoolOptions{.max_workers = max_workers, .initializer = std::move(initializer)});
+}
+
+/// A new executor for this mode (the only way the cases make one).
+std::unique_ptr<cf::mpi::MPIPoolExecutor> make_executor(cf::RemoteInitializer initializer = {}) {
+    switch (g_mode) {
+        case Mode::spawn:
+            return spawn_executor(kWorkers, std::move(initializer));
+        case Mode::world:
+            return std::make_unique<cf::mpi::MPIPoolExecutor>(
+                cf::mpi::MPIPoolOptions{.initializer = std::move(initializer)});
+        case Mode::comm: {
+            int command = kCommServe;
+            MPI_Bcast(&command, 1, MPI_INT, 0, MPI_COMM_WORLD);
+            auto ex = std::make_unique<cf::mpi::MPICommExecutor>(MPI_COMM_WORLD, 0, std::move(initializer));
+            if (!*ex) throw std::logic_error("MPICommExecutor is false on the root");
+            return ex;
+        }
+    }
+    return nullptr;
+}
+
+/// Spawn mode shares one executor between the cases that leave it usable (spawning
+/// takes a while); world and comm modes have one worker set, so one executor at a time.
+std::unique_ptr<cf::mpi::MPIPoolExecutor> g_shared;
+
+class MPIExecutorTest : public ::testing::Test {
+protected:
+    /// An executor for cases that don't shut it down.
+    cf::mpi::MPIPoolExecutor& ex() {
+        if (g_mode == Mode::spawn) {
+            if (!g_shared) g_shared = make_executor();
+            return *g_shared;
+        }
+        if (!own_) own_ = make_executor();
+        return *own_;
+    }
+    void TearDown() override { own_.reset(); }
+
+private:
+    std::unique_ptr<cf::mpi::MPIPoolExecutor> own_;
+};
+
+/// A fresh temporary file path, removed at the end of the case.
+class TempFile {
+public:
+    TempFile() {
+        std::string pattern = (std::filesystem::temp_directory_path() / "cfutures-mpi-XXXXXX").string();
+        const int fd = ::mkstemp(pattern.data());
+        if (fd >= 0) ::close(fd);
+        path_ = pattern;
+    }
+    ~TempFile() { std::filesystem::remove(path_); }
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+    [[nodiscard]] const std::string& path() const { return path_; }
+    [[nodiscard]] std::vector<std::string> lines() const {
+        std::ifstream in(path_);
+        std::vector<std::string> out;
+        for (std::string line; std::getline(in, line);) out.push_back(line);
+        return out;
+    }
+
+private:
+    std::string path_;
+};
+
+/// The exception `fn` throws, as a std::exception_ptr (null when it throws nothing).
+template <class Fn>
+std::exception_ptr thrown_by(Fn&& fn) {
+    try {
+        fn();
+    } catch (...) {
+        return std::current_exception();
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+// ---- construction ---------------------------------------------------------------------------
+
+TEST(MPIPoolOptionsTest, max_workers_zero_or_negative_is_invalid_argument) {
+    EXPECT_THROW(cf::mpi::MPIPoolExecutor(cf::mpi::MPIPoolOptions{.max_workers = 0}), std::invalid_argument);
+    EXPECT_THROW(cf::mpi::MPIPoolExecutor(cf::mpi::MPIPoolOptions{.max_workers = -1}), std::invalid_argument);
+}
+
+TEST_F(MPIExecutorTest, num_workers) { EXPECT_EQ(ex().num_workers(), kWorkers); }
+
+// ---- submit ---------------------------------------------------------------------------------
+
+TEST_F(MPIExecutorTest, submit_returns_the_result) {
+    EXPECT_EQ(ex().submit(&add, 2, 3).result(), 5);
+    EXPECT_EQ(ex().submit([](int x) { return x + 1; }, 41).result(), 42);
+    ex().submit(&do_nothing).result();
+    EXPECT_EQ(ex().submit(&echo, std::string("hello")).result(), "hello");
+}
+
+TEST_F(MPIExecutorTest, submit_large_arguments_and_results) {
+    std::string big(4 << 20, 'x');
+    for (std::size_t i = 0; i < big.size(); i += 4093) big[i] = static_cast<char>('a' + i % 26);
+    EXPECT_EQ(ex().submit(&echo, big).result(), big);
+}
+
+TEST_F(MPIExecutorTest, calls_run_in_other_processes_on_every_worker) {
+    std::vector<cf::Future<long>> fs;
+    for (int i = 0; i < 4 * kWorkers; ++i) fs.push_back(ex().submit(&sleep_then_pid, 100));
+    std::set<long> pids;
+    for (auto& f : fs) pids.insert(f.result());
+    EXPECT_EQ(pids.count(static_cast<long>(::getpid())), 0u);
+    EXPECT_EQ(pids.size(), static_cast<std::size_t>(kWorkers));
+}
+
+// tests/mpi/multihost.sh sets CFUTURES_TEST_EXPECT_HOSTS: the root and its workers
+// must then span that many hosts (host names).
+TEST_F(MPIExecutorTest, workers_hosts) {
+    std::vector<cf::Future<std::string>> fs;
+    for (int i = 0; i < 4 * kWorkers; ++i) fs.push_back(ex().submit(&host_name));
+    std::set<std::string> hosts{host_name()};
+    std::string list = host_name() + " (root)";
+    for (auto& f : fs) {
+        if (hosts.insert(f.result()).second) list += ", " + f.result();
+    }
+    RecordProperty("hosts", list);
+    std::printf("hosts: %s\n", list.c_str());
+    if (const char* expect = std::getenv("CFUTURES_TEST_EXPECT_HOSTS")) {
+        EXPECT_EQ(hosts.size(), static_cast<std::size_t>(std::atoi(expect))) << list;
+    }
+}
+
+TEST_F(MPIExecutorTest, many_small_calls) {
+    std::vector<cf::Future<int>> fs;
+    for (int i = 0; i < 2000; ++i) fs.push_back(ex().submit(&square, i));
+    for (int i = 0; i < 2000; ++i) ASSERT_EQ(fs[static_cast<std::size_t>(i)].result(), i * i);
+}
+
+// ---- map ------------------------------------------------------------------------------------
+
+TEST_F(MPIExecutorTest, map_returns_results_in_input_order) {
+    std::vector<int> in(100);
+    std::iota(in.begin(), in.end(), 0);
+    std::vector<int> expected;
+    for (int x : in) expected.push_back(x * x);
+    EXPECT_EQ(ex().map(&square, in).to_vector(), expected);
+}
+
+TEST_F(MPIExecutorTest, map_with_chunksize) {
+    std::vector<int> in(10000);
+    std::iota(in.begin(), in.end(), 0);
+    std::vector<int> expected;
+    for (int x : in) expected.push_back(x * x);
+    for (std::size_t chunksize : {std::size_t{1}, std::size_t{7}, std::size_t{1000}, std::size_t{20000}}) {
+        SCOPED_TRACE("chunksize=" + std::to_string(chunksize));
+        EXPECT_EQ(ex().map(&square, in, cf::MapOptions{.chunksize = chunksize}).to_vector(), expected);
+    }
+}
+
+TEST_F(MPIExecutorTest, map_zips_ranges_shortest_wins) {
+    EXPECT_EQ(ex().map(&add, std::vector{1, 2, 3, 4}, std::vector{10, 20, 30}).to_vector(),
+              (std::vector{11, 22, 33}));
+    EXPECT_EQ(ex().map(&add, std::vector{1, 2, 3, 4}, std::vector{10, 20, 30}, cf::MapOptions{.chunksize = 2})
+                  .to_vector(),
+              (std::vector{11, 22, 33}));
+    EXPECT_TRUE(ex().map(&square, std::vector<int>{}).to_vector().empty());
+}
+
+TEST_F(MPIExecutorTest, map_with_buffersize_consumes_lazily) {
+    for (std::size_t chunksize : {std::size_t{1}, std::size_t{3}}) {
+        SCOPED_TRACE("chunksize=" + std::to_string(chunksize));
+        int fetched = 0;
+        auto counted = std::views::iota(0) | std::views::transform([&fetched](int x) {
+                           ++fetched;
+                           return x;
+                       });
+        const std::size_t buffersize = 2;
+        auto results = ex().map(&square, counted, cf::MapOptions{.chunksize = chunksize, .buffersize = buffersize});
+        int taken = 0;
+        for (int v : results) {
+            ASSERT_EQ(v, taken * taken);
+            if (++taken == 50) break;
+        }
+        // At most `buffersize` chunks beyond what was taken (one more while refilling).
+        EXPECT_LE(fetched, taken + static_cast<int>((buffersize + 1) * chunksize));
+    }
+}
+
+TEST_F(MPIExecutorTest, map_with_buffersize_gives_every_result) {
+    std::vector<int> in(1000);
+    std::iota(in.begin(), in.end(), 0);
+    std::vector<int> expected;
+    for (int x : in) expected.push_back(x * x);
+    EXPECT_EQ(ex().map(&square, in, cf::MapOptions{.chunksize = 16, .buffersize = 4}).to_vector(), expected);
+}
+
+TEST_F(MPIExecutorTest, map_invalid_options_throw_from_the_call) {
+    EXPECT_THROW((void)ex().map(&square, std::vector{1}, cf::MapOptions{.chunksize = 0}), std::invalid_argument);
+    EXPECT_THROW((void)ex().map(&square, std::vector{1}, cf::MapOptions{.buffersize = 0}), std::invalid_argument);
+    EXPECT_THROW((void)ex().map_unordered(&square, std::vector{1}, cf::MapOptions{.chunksize = 0}),
+                 std::invalid_argument);
+}
+
+TEST_F(MPIExecutorTest, map_failed_call_rethrows_at_its_position_only) {
+    for (std::size_t chunksize : {std::size_t{1}, std::size_t{4}}) {
+        SCOPED_TRACE("chunksize=" + std::to_string(chunksize));
+        auto results = ex().map(&fail_at, std::views::iota(0, 10), std::vector<int>(10, 3),
+                                cf::MapOptions{.chunksize = chunksize});
+        int position = 0;
+        auto it = results.begin();
+        while (it != results.end()) {
+            if (position == 3) {
+                try {
+                    (void)*it;
+                    ADD_FAILURE() << "position 3 did not throw";
+                } catch (const std::out_of_range& e) {
+                    EXPECT_STREQ(e.what(), "item 3");
+                }
+            } else {
+                EXPECT_EQ(*it, position * 10);
+            }
+            ++it;
+            ++position;
+        }
+        EXPECT_EQ(position, 10);
+    }
+}
+
+TEST_F(MPIExecutorTest, map_timeout) {
+    auto results = ex().map(&sleep_then, std::vector<int>(2, 1500), std::vector<int>{1, 2},
+                            cf::MapOptions{.timeout = 200ms});
+    EXPECT_THROW(
+        {
+            for (int v : results) (void)v;
+        },
+        cf::TimeoutError);
+}
+
+// ---- map_unordered --------------------------------------------------------------------------
+
+TEST_F(MPIExecutorTest, map_unordered_yields_in_completion_order) {
+    // Item 0 is slow: every other result comes before it.
+    std::vector<int> delays(12, 0);
+    delays[0] = 1500;
+    std::vector<int> values(12);
+    std::iota(values.begin(), values.end(), 0);
+    std::vector<int> got;
+    for (int v : ex().map_unordered(&sleep_then, delays, values)) got.push_back(v);
+    ASSERT_EQ(got.size(), values.size());
+    EXPECT_NE(got.front(), 0) << "the slow call came first";
+    // Only calls queued behind it at its worker can come after it.
+    const auto slow_at = std::find(got.begin(), got.end(), 0) - got.begin();
+    EXPECT_GE(slow_at, static_cast<long>(got.size()) / 2);
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, values);
+}
+
+TEST_F(MPIExecutorTest, map_unordered_gives_all_results) {
+    std::vector<int> in(5000);
+    std::iota(in.begin(), in.end(), 0);
+    for (std::size_t chunksize : {std::size_t{1}, std::size_t{100}}) {
+        SCOPED_TRACE("chunksize=" + std::to_string(chunksize));
+        std::vector<int> got;
+        for (int v : ex().map_unordered(&square, in, cf::MapOptions{.chunksize = chunksize})) got.push_back(v);
+        std::vector<int> expected;
+        for (int x : in) expected.push_back(x * x);
+        std::sort(got.begin(), got.end());
+        EXPECT_EQ(got, expected);
+    }
+}
+
+TEST_F(MPIExecutorTest, map_unordered_failed_call_throws_in_its_turn) {
+    int ok = 0;
+    int failed = 0;
+    auto results = ex().map_unordered(&fail_at, std::views::iota(0, 10), std::vector<int>(10, 3));
+    for (auto it = results.begin(); it != results.end(); ++it) {
+        try {
+            EXPECT_EQ(*it % 10, 0);
+            ++ok;
+        } catch (const std::out_of_range& e) {
+            EXPECT_STREQ(e.what(), "item 3");
+            ++failed;
+        }
+    }
+    EXPECT_EQ(ok, 9);
+    EXPECT_EQ(failed, 1);
+}
+
+// ---- exceptions -----------------------------------------------------------------------------
+
+TEST_F(MPIExecutorTest, exceptions_keep_their_type_and_what) {
+    try {
+        (void)ex().submit(&throw_out_of_range, 7).result();
+        ADD_FAILURE() << "no exception";
+    } catch (const std::out_of_range& e) {
+        EXPECT_STREQ(e.what(), "index 7");
+    }
+    try {
+        (void)ex().submit(&throw_invalid_argument).result();
+        ADD_FAILURE() << "no exception";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_STREQ(e.what(), "bad argument");
+    }
+    try {
+        (void)ex().submit(&throw_cf_timeout).result();
+        ADD_FAILURE() << "no exception";
+    } catch (const cf::TimeoutError& e) {
+        EXPECT_STREQ(e.what(), "raised by the callable");
+    }
+    try {
+        (void)ex().submit(&throw_registered).result();
+        ADD_FAILURE() << "no exception";
+    } catch (const RegisteredError& e) {
+        EXPECT_STREQ(e.what(), "known everywhere");
+    }
+}
+
+TEST_F(MPIExecutorTest, unknown_exception_types_become_remote_error) {
+    try {
+        (void)ex().submit(&throw_unregistered).result();
+        ADD_FAILURE() << "no exception";
+    } catch (const cf::RemoteError& e) {
+        EXPECT_STREQ(e.what(), "nobody knows me");
+        EXPECT_NE(e.type_name().find("UnregisteredError"), std::string::npos) << e.type_name();
+    }
+    try {
+        (void)ex().submit(&throw_int).result();
+        ADD_FAILURE() << "no exception";
+    } catch (const cf::RemoteError& e) {
+        EXPECT_EQ(e.type_name(), "int");
+    }
+}
+
+TEST_F(MPIExecutorTest, a_call_that_throws_never_brings_the_job_down) {
+    std::vector<cf::Future<int>> failing;
+    for (int i = 0; i < 50; ++i) {
+        failing.push_back(i % 2 ? ex().submit(&throw_int) : ex().submit(&throw_out_of_range, i));
+    }
+    for (auto& f : failing) EXPECT_NE(f.exception(), nullptr);
+    std::vector<cf::Future<int>> fs;
+    for (int i = 0; i < 20; ++i) fs.push_back(ex().submit(&add, i, 1));
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(fs[static_cast<std::size_t>(i)].result(), i + 1);
+}
+
+// ---- serialization errors -------------------------------------------------------------------
+
+TEST_F(MPIExecutorTest, argument_that_cannot_be_encoded_fails_submit_only) {
+    try {
+        (void)ex().submit(&take_save_fails, SaveFails{true, 1});
+        ADD_FAILURE() << "submit did not throw";
+    } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(), "SaveFails cannot be saved");
+        EXPECT_EQ(dynamic_cast<const cf::BrokenExecutor*>(&e), nullptr);
+    }
+    EXPECT_EQ(ex().submit(&take_save_fails, SaveFails{false, 9}).result(), 9);
+    EXPECT_EQ(ex().submit(&add, 1, 2).result(), 3);
+}
+
+TEST_F(MPIExecutorTest, result_that_cannot_be_encoded_fails_that_future_only) {
+    auto bad = ex().submit(&make_save_fails, true, 1);
+    auto good = ex().submit(&make_save_fails, false, 2);
+    try {
+        (void)bad.result();
+        ADD_FAILURE() << "no exception";
+    } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(), "SaveFails cannot be saved");
+        EXPECT_EQ(dynamic_cast<const cf::BrokenExecutor*>(&e), nullptr);
+    }
+    EXPECT_EQ(good.result().value, 2);
+    // In a chunk, only that position fails.
+    auto results = ex().map(&save_fails_at, std::views::iota(0, 8), std::vector<int>(8, 5),
+                            cf::MapOptions{.chunksize = 8});
+    int position = 0;
+    for (auto it = results.begin(); it != results.end(); ++it, ++position) {
+        if (position == 5) {
+            EXPECT_THROW((void)*it, std::runtime_error);
+        } else {
+            EXPECT_EQ((*it).value, position);
+        }
+    }
+    EXPECT_EQ(position, 8);
+    EXPECT_EQ(ex().submit(&add, 1, 2).result(), 3);
+}
+
+// ---- initializer ----------------------------------------------------------------------------
+
+TEST(MPIInitializerTest, runs_in_each_worker_before_calls) {
+    TempFile file;
+    const int value = 1000 + static_cast<int>(::getpid() % 1000);
+    auto ex = make_executor(SetValue{value, file.path()});
+    std::vector<cf::Future<int>> fs;
+    for (int i = 0; i < 4 * kWorkers; ++i) fs.push_back(ex->submit(&init_value));
+    for (auto& f : fs) EXPECT_EQ(f.result(), value);
+    ex->shutdown();
+    // Each worker ran it once (the goodbye of each worker comes after its initializer).
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (file.lines().size() < static_cast<std::size_t>(kWorkers) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(10ms);
+    const auto lines = file.lines();
+    EXPECT_EQ(lines.size(), static_cast<std::size_t>(kWorkers));
+    EXPECT_EQ(std::set<std::string>(lines.begin(), lines.end()).size(), lines.size());
+}
+
+TEST(MPIInitializerTest, failing_initializer_breaks_the_executor) {
+    auto ex = make_executor(&failing_initializer);
+    std::vector<cf::Future<int>> fs;
+    try {
+        for (int i = 0; i < 4; ++i) fs.push_back(ex->submit(&add, i, i));
+    } catch (const cf::BrokenExecutor&) {
+        // Broken already: later submits throw, as checked below.
+    }
+    for (auto& f : fs) {
+        try {
+            (void)f.result(30s);
+            ADD_FAILURE() << "a pending future succeeded";
+        } catch (const cf::BrokenExecutor& e) {
+            EXPECT_NE(std::string(e.what()).find("initializer"), std::string::npos) << e.what();
+        }
+    }
+    // Broken for good.
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    bool broken = false;
+    while (!broken && std::chrono::steady_clock::now() < deadline) {
+        try {
+            (void)ex->submit(&add, 1, 1);
+            std::this_thread::sleep_for(10ms);
+        } catch (const cf::BrokenExecutor&) {
+            broken = true;
+        }
+    }
+    EXPECT_TRUE(broken) << "submit never threw BrokenExecutor";
+    EXPECT_THROW((void)ex->map(&square, std::vector{1, 2}), cf::BrokenExecutor);
+}
+
+// World mode: the same ranks serve the next executor, which must see nothing of the
+// broken one (late error reports, replies of abandoned calls).
+TEST_F(MPIExecutorTest, an_executor_after_a_broken_one_works) {
+    {
+        auto broken = make_executor(&failing_initializer);
+        auto f = broken->submit(&sleep_then, 50, 1);
+        EXPECT_THROW((void)f.result(30s), cf::BrokenExecutor);
+    }
+    std::vector<cf::Future<int>> fs;
+    for (int i = 0; i < 20; ++i) fs.push_back(ex().submit(&add, i, 100));
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(fs[static_cast<std::size_t>(i)].result(30s), i + 100);
+}
+
+// ---- shutdown -------------------------------------------------------------------------------
+
+TEST(MPIShutdownTest, wait_true_completes_every_call) {
+    auto ex = make_executor();
+    std::vector<cf::Future<int>> fs;
+    for (int i = 0; i < 6; ++i) fs.push_back(ex->submit(&sleep_then, 100, i));
+    ex->shutdown(/*wait=*/true);
+    for (int i = 0; i < 6; ++i) {
+        ASSERT_TRUE(fs[static_cast<std::size_t>(i)].done());
+        EXPECT_EQ(fs[static_cast<std::size_t>(i)].result(), i);
+    }
+}
+
+TEST(MPIShutdownTest, wait_false_returns_at_once) {
+    auto ex = make_executor();
+    std::vector<cf::Future<int>> fs;
+    for (int i = 0; i < kWorkers; ++i) fs.push_back(ex->submit(&sleep_then, 1000, i));
+    const auto t0 = std::chrono::steady_clock::now();
+    ex->shutdown(/*wait=*/false);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms);
+    for (int i = 0; i < kWorkers; ++i) EXPECT_EQ(fs[static_cast<std::size_t>(i)].result(30s), i);
+}
+
+TEST(MPIShutdownTest, cancel_futures_cancels_the_queued_calls) {
+    auto ex = make_executor();
+    std::vector<cf::Future<int>> fs;
+    for (int i = 0; i < 20; ++i) fs.push_back(ex->submit(&sleep_then, 200, i));
+    const auto deadline = std::chrono::steady_clock::now() + 20s;  // until the first calls are out
+    while (!fs[0].running() && !fs[0].done() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(1ms);
+    cf::Executor& base = *ex;
+    base.shutdown(/*wait=*/true, /*cancel_futures=*/true);
+    int cancelled = 0;
+    for (int i = 0; i < 20; ++i) {
+        auto& f = fs[static_cast<std::size_t>(i)];
+        ASSERT_TRUE(f.done());
+        if (f.cancelled()) {
+            ++cancelled;
+        } else {
+            EXPECT_EQ(f.result(), i);
+        }
+    }
+    EXPECT_GE(cancelled, 20 - 4 * kWorkers);  // at most a small window per worker was out
+    EXPECT_LT(cancelled, 20);
+}
+
+TEST(MPIShutdownTest, submit_and_map_after_shutdown_throw_runtime_error) {
+    auto ex = make_executor();
+    ex->shutdown();
+    auto submit_error = thrown_by([&] { (void)ex->submit(&add, 1, 2); });
+    auto map_error = thrown_by([&] { (void)ex->map(&square, std::vector{1, 2}).to_vector(); });
+    for (const auto& error : {submit_error, map_error}) {
+        ASSERT_NE(error, nullptr);
+        try {
+            std::rethrow_exception(error);
+        } catch (const cf::BrokenExecutor& e) {
+            ADD_FAILURE() << "a BrokenExecutor: " << e.what();
+        } catch (const std::runtime_error&) {
+        }
+    }
+    ex->shutdown();  // idempotent
+    ex->shutdown(false, true);
+}
+
+TEST(MPIShutdownTest, destructor_waits_for_calls) {
+    cf::Future<int> f;
+    {
+        auto ex = make_executor();
+        f = ex->submit(&sleep_then, 300, 7);
+    }
+    ASSERT_TRUE(f.done());
+    EXPECT_EQ(f.result(), 7);
+}
+
+// ---- mode-specific --------------------------------------------------------------------------
+
+TEST_F(MPIExecutorTest, spawn_executors_can_live_side_by_side) {
+    if (g_mode != Mode::spawn) GTEST_SKIP() << "spawn mode only";
+    auto& a = ex();
+    auto b = spawn_executor(1);
+    EXPECT_EQ(b->num_workers(), 1);
+    std::vector<cf::Future<long>> fa;
+    for (int i = 0; i < 2 * kWorkers; ++i) fa.push_back(a.submit(&sleep_then_pid, 20));
+    auto fb = b->submit(&worker_pid);
+    const long b_pid = fb.result();
+    for (auto& f : fa) EXPECT_NE(f.result(), b_pid);
+}
+
+TEST(MPIModeTest, world_pool_serves_one_executor_at_a_time) {
+    if (g_mode != Mode::world) GTEST_SKIP() << "world mode only";
+    {
+        cf::mpi::MPIPoolExecutor a;
+        EXPECT_EQ(a.num_workers(), kWorkers);
+        EXPECT_THROW({ cf::mpi::MPIPoolExecutor b; }, std::runtime_error);
+        EXPECT_EQ(a.submit(&add, 1, 1).result(), 2);
+    }
+    cf::mpi::MPIPoolExecutor one(cf::mpi::MPIPoolOptions{.max_workers = 1});
+    EXPECT_EQ(one.num_workers(), 1);
+    std::vector<cf::Future<long>> fs;
+    for (int i = 0; i < 4; ++i) fs.push_back(one.submit(&sleep_then_pid, 20));
+    std::set<long> pids;
+    for (auto& f : fs) pids.insert(f.result());
+    EXPECT_EQ(pids.size(), 1u);
+}
+
+TEST(MPIModeTest, comm_executor_rejects_a_communicator_without_workers_or_root) {
+    if (g_mode != Mode::comm) GTEST_SKIP() << "comm mode only";
+    // MPI_COMM_SELF involves the root alone: nothing to wait for on the other ranks.
+    EXPECT_THROW(cf::mpi::MPICommExecutor(MPI_COMM_SELF, 0), std::invalid_argument);
+    EXPECT_THROW(cf::mpi::MPICommExecutor(MPI_COMM_SELF, 1), std::invalid_argument);
+    EXPECT_THROW(cf::mpi::MPICommExecutor(MPI_COMM_SELF, -1), std::invalid_argument);
+}
+
+// ---- main -----------------------------------------------------------------------------------
+
+namespace {
+
+/// --probe-death: a worker dies in a call; prints what the root sees, never hangs for long.
+int probe_death(const std::string& how) {
+    std::printf("PROBE mode=%s death=%s\n", g_mode == Mode::spawn ? "spawn" : g_mode == Mode::world ? "world" : "comm",
+                how.c_str());
+    std::fflush(stdout);
+    auto ex = make_executor();
+    std::printf("PROBE workers=%d\n", ex->num_workers());
+    std::fflush(stdout);
+    int (*die)() = how == "kill" ? &die_sigkill : how == "exit" ? &die_exit : &die_abort;
+    auto f = ex->submit(die);
+    try {
+        (void)f.result(20s);
+        std::printf("PROBE result: returned\n");
+    } catch (const std::exception& e) {
+        std::printf("PROBE result: %s: %s\n", cf::detail::demangle(typeid(e)).c_str(), e.what());
+    }
+    std::fflush(stdout);
+    try {
+        auto g = ex->submit(&add, 1, 2);
+        std::printf("PROBE later submit: %d\n", g.result(10s));
+    } catch (const std::exception& e) {
+        std::printf("PROBE later submit: %s: %s\n", cf::detail::demangle(typeid(e)).c_str(), e.what());
+    }
+    std::fflush(stdout);
+    ex->shutdown(false);
+    std::printf("PROBE root reached the end\n");
+    std::fflush(stdout);
+    ex.release();  // don't wait for a dead worker's goodbye
+    std::_Exit(0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    std::string mode = "spawn";
+    std::string death;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg.starts_with("--mode=")) mode = std::string(arg.substr(7));
+        if (arg.starts_with("--probe-death=")) death = std::string(arg.substr(14));
+    }
+    if (mode == "spawn") {
+        g_mode = Mode::spawn;
+    } else if (mode == "world") {
+        g_mode = Mode::world;
+        const char* v = std::getenv("CFUTURES_MPI_POOL");
+        if (!v || std::string_view(v) != "1") {
+            std::fprintf(stderr, "--mode=world needs CFUTURES_MPI_POOL=1 and mpiexec -n 3\n");
+            return 2;
+        }
+    } else if (mode == "comm") {
+        g_mode = Mode::comm;
+    } else {
+        std::fprintf(stderr, "unknown --mode=%s (spawn, world or comm)\n", mode.c_str());
+        return 2;
+    }
+
+    if (g_mode == Mode::world) {
+        // The library made this rank 0 of the pool before main (the others never get here).
+        int size = 0;
+        MPI_Comm_size(MPI_COMM_WORLD, &size);
+        if (size != kWorkers + 1) {
+            std::fprintf(stderr, "--mode=world needs mpiexec -n %d, got %d ranks\n", kWorkers + 1, size);
+            return 2;
+        }
+    }
+
+    if (g_mode != Mode::comm) {
+        // Spawn and world modes leave MPI to the library (initialised on first use, finalised at exit).
+        if (!death.empty()) return probe_death(death);
+        const int rc = RUN_ALL_TESTS();
+        g_shared.reset();
+        return rc;
+    }
+
+    // Comm mode: the program initialises MPI itself, as SPMD code does, so it must ask
+    // for MPI_THREAD_MULTIPLE and finalise it.
+    int provided = 0;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+    int rank = 0;
+    int size = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (provided < MPI_THREAD_MULTIPLE || size != kWorkers + 1) {
+        if (rank == 0) std::fprintf(stderr, "--mode=comm needs MPI_THREAD_MULTIPLE and mpiexec -n %d\n", kWorkers + 1);
+        MPI_Finalize();
+        return 2;
+    }
+    int rc = 0;
+    if (rank == 0) {
+        if (!death.empty()) return probe_death(death);
+        rc = RUN_ALL_TESTS();
+        int command = kCommStop;
+        MPI_Bcast(&command, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    } else {
+        for (;;) {
+            int command = kCommStop;
+            MPI_Bcast(&command, 1, MPI_INT, 0, MPI_COMM_WORLD);
+            if (command != kCommServe) break;
+            // The SPMD shape: serves inside the constructor, false on a non-root rank.
+            cf::mpi::MPICommExecutor ex(MPI_COMM_WORLD, 0);
+            if (ex) {
+                std::fprintf(stderr, "rank %d: MPICommExecutor is true on a non-root rank\n", rank);
+                rc = 1;
+            }
+        }
+    }
+    MPI_Finalize();
+    return rc;
+}
