@@ -18,6 +18,11 @@ std::string demangle(const std::type_info& type) {
             out.replace(pos, inline_ns.size(), "std::");
         }
     }
+    // And std::string as users write it, not as the compiler spells it.
+    const std::string long_string = "std::basic_string<char, std::char_traits<char>, std::allocator<char> >";
+    for (auto pos = out.find(long_string); pos != std::string::npos; pos = out.find(long_string, pos)) {
+        out.replace(pos, long_string.size(), "std::string");
+    }
     return out;
 }
 

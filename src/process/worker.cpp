@@ -29,9 +29,13 @@ bool is_worker_process() noexcept { return g_is_worker; }
 
 namespace detail {
 
-RaisedInfo describe_current_exception() {
+RaisedInfo describe_current_exception(const std::string& call) {
     const auto e = std::current_exception();
-    return RaisedInfo{exception_type_name(e), exception_message(e), {}};
+    RaisedInfo info{exception_type_name(e), exception_message(e), {}};
+    // C++ exceptions carry no stack: the traceback says where, as far as the worker knows.
+    info.traceback = "Traceback (worker process " + std::to_string(::getpid()) + "):\n  in a call of " + call +
+                     "\n" + info.type_name + ": " + info.what + "\n";
+    return info;
 }
 
 void run_encoded_call(std::string_view call, std::string& reply) {

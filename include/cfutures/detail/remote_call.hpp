@@ -24,6 +24,7 @@
 #include <cfutures/detail/result_state.hpp>
 #include <cfutures/detail/serialization.hpp>
 #include <cfutures/detail/task_state.hpp>
+#include <cfutures/detail/type_name.hpp>
 #include <cfutures/exception_registry.hpp>
 #include <cfutures/map_result.hpp>
 
@@ -47,8 +48,18 @@ struct RaisedInfo {
     }
 };
 
-/// Describes the exception being handled (call inside a catch block).
-RaisedInfo describe_current_exception();
+/// Describes the exception being handled (call inside a catch block); the traceback
+/// names the worker process and `call`, the signature of what was running.
+RaisedInfo describe_current_exception(const std::string& call);
+
+/// "bool (*)(long long)(long long)": the callable's type and the arguments', for tracebacks.
+template <class F, class... Args>
+std::string describe_call() {
+    std::string s = demangle(typeid(F)) + " called with (";
+    const char* sep = "";
+    ((s += sep, s += demangle(typeid(Args)), sep = ", "), ...);
+    return s + ")";
+}
 
 // ---- callables -----------------------------------------------------------------
 
@@ -104,7 +115,7 @@ F decode_callable(Decoder& d) {
 /// Appends the outcome of `call()` to `reply`: its value, or the exception it threw,
 /// or the exception thrown while encoding the value (the worker lives on).
 template <class R, class Call>
-void append_outcome(std::string& reply, Call&& call) {
+void append_outcome(std::string& reply, Call&& call, std::string (*describe)()) {
     const std::size_t mark = reply.size();
     try {
         if constexpr (std::is_void_v<R>) {
@@ -120,7 +131,7 @@ void append_outcome(std::string& reply, Call&& call) {
         reply.resize(mark);
         reply.push_back(static_cast<char>(ReplyStatus::raised));
         Encoder e(reply);
-        e(describe_current_exception());
+        e(describe_current_exception(describe()));
     }
 }
 
@@ -132,7 +143,7 @@ struct RemoteCall {
         F fn = decode_callable<F>(in);
         std::tuple<Args...> args;
         in(args);
-        append_outcome<R>(reply, [&]() -> R { return std::apply(fn, std::move(args)); });
+        append_outcome<R>(reply, [&]() -> R { return std::apply(fn, std::move(args)); }, &describe_call<F, Args...>);
     }
 };
 
@@ -150,7 +161,8 @@ struct RemoteChunk {
             e(count);
         }
         for (auto& args : items) {
-            append_outcome<R>(reply, [&]() -> R { return std::apply(fn, std::move(args)); });
+            append_outcome<R>(reply, [&]() -> R { return std::apply(fn, std::move(args)); },
+                              &describe_call<F, Args...>);
         }
     }
 };
