@@ -1,0 +1,6 @@
+// The compile_fail sources with their mistake fixed must compile: this proves
+// that each of them fails for its one reason and not, say, a missing include.
+#define CF_COMPILE_FAIL_CONTROL 1
+#include "capturing_lambda.cpp"
+#include "non_serializable_argument.cpp"
+#include "non_serializable_result.cpp"
