@@ -18,9 +18,10 @@
 //  - test_broken_process_pool_traceback: C++ exceptions carry no traceback. Ported
 //    part: every future of the broken pool fails with BrokenProcessPool, and
 //    asking again gives the same message (nothing accumulates).
-//  - test_traceback: the remote traceback text (a _RemoteTraceback cause) has no
-//    C++ counterpart. Ported part: the exception comes back with its own type and
-//    what().
+//  - test_traceback: a rebuilt std exception carries no traceback; ported part: the
+//    exception comes back with its own type and what(). A type that cannot be rebuilt
+//    comes back as cf::RemoteError whose remote_traceback() names the worker process,
+//    the call and the exception (test_traceback_of_remote_error).
 //  - test_traceback_when_child_process_terminates_abruptly: ported; the message
 //    names the worker's pid and its exit code instead of a _RemoteTraceback.
 //  - test_ressources_gced_in_workers: a multiprocessing Manager's Event becomes
@@ -273,6 +274,27 @@ TEST_P(ProcessPoolExecutorTest, test_traceback) {
     } catch (const std::exception& exc) {
         EXPECT_EQ(typeid(exc), typeid(std::runtime_error)) << cf::detail::demangle(typeid(exc));
         EXPECT_STREQ(exc.what(), "123");
+    }
+}
+
+namespace {
+struct TracebackProbeError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+int raise_unregistered(int x) { throw TracebackProbeError("unregistered " + std::to_string(x)); }
+}  // namespace
+
+TEST_P(ProcessPoolExecutorTest, test_traceback_of_remote_error) {
+    auto future = executor.submit(&raise_unregistered, 7);
+    try {
+        (void)future.result();
+        ADD_FAILURE() << "no exception";
+    } catch (const cf::RemoteError& exc) {
+        EXPECT_STREQ(exc.what(), "unregistered 7");
+        const std::string& tb = exc.remote_traceback();
+        EXPECT_TRUE(contains(tb, "Traceback (worker process ")) << tb;
+        EXPECT_TRUE(contains(tb, "int (*)(int) called with (int)")) << tb;
+        EXPECT_TRUE(contains(tb, exc.type_name() + ": unregistered 7")) << tb;
     }
 }
 
