@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <cfutures/detail/type_name.hpp>
 #include <cfutures/errors.hpp>
 #include <cfutures/mpi.hpp>
 
@@ -59,6 +60,12 @@ void release_world_workers() {
 }
 
 namespace {
+/// "Type: what()" of the exception being handled, whatever its type.
+std::string describe_current_exception_text() {
+    const std::exception_ptr e = std::current_exception();
+    return cf::detail::exception_type_name(e) + ": " + cf::detail::exception_message(e);
+}
+
 struct Call {
     StateBase* state = nullptr;  // one reference, released when the call ends
     std::string bytes;           // u64 id | encoded call; dropped once sent
@@ -145,8 +152,8 @@ private:
                 for (auto& w : workers_) post(w.rank, kTagInit, std::string(initializer_));
             }
             run_loop();
-        } catch (const std::exception& e) {
-            break_executor(std::string("the executor's manager failed: ") + e.what());
+        } catch (...) {
+            break_executor("the executor's manager failed: " + describe_current_exception_text());
         }
         try {
             release_workers();
@@ -301,9 +308,16 @@ private:
         calls_.erase(it);
         try {
             call.decode(call.state, reply);
-        } catch (const std::exception& e) {
+        } catch (...) {
+            // User load() code may throw anything. Broken first (so a submit after this future
+            // failed throws), then this running call fails too: it is no longer in calls_.
+            const std::string why = "a result could not be decoded: " + describe_current_exception_text();
+            break_executor(why);
+            try {
+                call.state->set_exception(std::make_exception_ptr(BrokenExecutor("the MPI executor is not usable anymore: " + why)));
+            } catch (const InvalidStateError&) {
+            }
             call.state->release();
-            break_executor(std::string("a result could not be decoded: ") + e.what());
             return;
         }
         call.state->release();

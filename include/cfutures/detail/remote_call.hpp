@@ -56,7 +56,7 @@ RaisedInfo describe_current_exception(const std::string& call);
 template <class F, class... Args>
 std::string describe_call() {
     std::string s = demangle(typeid(F)) + " called with (";
-    const char* sep = "";
+    [[maybe_unused]] const char* sep = "";  // unused when the call takes no arguments
     ((s += sep, s += demangle(typeid(Args)), sep = ", "), ...);
     return s + ")";
 }
