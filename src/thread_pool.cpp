@@ -1,7 +1,14 @@
-// ThreadPoolExecutor's machinery. One mutex guards the queue and the pool's
-// life cycle; it is never held while user code runs. Idle workers spin
-// briefly, then park on a futex "epoch" word; submit wakes one sleeper only
-// when there is one (no notify_all herds).
+// ThreadPoolExecutor's machinery. Tasks go through a TaskQueue (a lock-free
+// push, see task_queue.hpp); one mutex guards the pool's life cycle and the
+// list of parked workers, and is never held while user code runs. Idle
+// workers spin briefly, then park on their own futex word; submit wakes one
+// sleeper only when there is one (no notify_all herds).
+//
+// Until every worker has been started, submit takes the mutex to follow
+// Python's _adjust_thread_count (reuse an idle worker, else start one), which
+// needs counts of queued tasks and idle workers. Once the pool is full those
+// counts decide nothing any more, and neither side maintains them: a submit
+// is then one compare-and-swap, plus a wake-up only when a worker is parked.
 #include <cfutures/thread_pool.hpp>
 
 #include <pthread.h>
@@ -17,6 +24,8 @@
 
 #include <cfutures/detail/type_name.hpp>
 #include <cfutures/errors.hpp>
+
+#include "task_queue.hpp"
 
 namespace cf {
 namespace detail {
@@ -48,33 +57,32 @@ public:
 
     ~ThreadPoolCore() {
         // Only reached once no worker holds the core, so the queue is ours alone.
-        finish_queue(take_queue_locked(), nullptr);
+        finish_queue(queue_.take_all(), nullptr);
     }
 
     void enqueue(StateBase* task) {
+        if (full_.load(std::memory_order_acquire)) {
+            if (!queue_.push(task)) reject(task);
+            // Pairs with the parking worker's store to num_parked_ and its pop (both
+            // sequentially consistent): either it sees this task, or this sees it parked.
+            if (num_parked_.load(std::memory_order_seq_cst) > 0) wake_one();
+            return;
+        }
         std::unique_lock lk(mutex_);
-        if (!broken_.empty()) {
-            const std::string why = broken_;
+        // Counted before the push: a worker may pop (and uncount) the task at once.
+        const long queued = queued_.fetch_add(1, std::memory_order_seq_cst) + 1;
+        if (!queue_.push(task)) {
+            queued_.fetch_sub(1, std::memory_order_seq_cst);
             lk.unlock();
-            task->release();
-            throw BrokenThreadPool(why);
+            reject(task);
         }
-        if (shutdown_) {
-            lk.unlock();
-            task->release();
-            throw std::runtime_error("cannot schedule new futures after shutdown");
-        }
-        task->next_in_queue = nullptr;
-        if (tail_) tail_->next_in_queue = task;
-        else head_ = task;
-        tail_ = task;
-        const auto queued = queued_.fetch_add(1, std::memory_order_seq_cst) + 1;
         // Python's _adjust_thread_count: reuse an idle worker, else start one if below max.
         // A worker submitting from a done-callback of its own task counts itself idle
         // already, but cannot take the call before the callback returns: not idle here.
         const int idle = idle_.load(std::memory_order_seq_cst) - (tls_current_pool == this && tls_idle_early ? 1 : 0);
-        const bool start = idle < static_cast<int>(queued) && static_cast<int>(threads_.size()) < max_workers_;
+        const bool start = idle < queued && static_cast<int>(threads_.size()) < max_workers_;
         if (start) start_worker_locked();
+        if (static_cast<int>(threads_.size()) == max_workers_) full_.store(true, std::memory_order_release);
         // One targeted wake per parked worker, and none when a worker is spinning or busy.
         Parker* wake = unpark_one_locked();
         lk.unlock();
@@ -87,9 +95,8 @@ public:
         std::vector<Parker*> parked;
         {
             std::lock_guard g(mutex_);
-            shutdown_ = true;
-            if (cancel_futures) cancelled = take_queue_locked();
             parked = close_locked();
+            if (cancel_futures) cancelled = queue_.take_all();
         }
         wake(parked);
         finish_queue(cancelled, nullptr);
@@ -177,7 +184,7 @@ private:
             }
             std::atomic<int>& idle_;
         } idle_hook(idle_);
-        bool announced_idle = false;
+        bool announced_idle = false;  // counted in idle_ (only while the pool is not full)
         for (;;) {
             StateBase* task = pop_or_park(announced_idle);
             if (!task) break;
@@ -188,12 +195,16 @@ private:
             // Count ourselves idle once the call has returned, before its future completes
             // (the hook, inside run()): a submit right after result() returns then reuses
             // this thread rather than starting one.
-            tls_call_returned_hook = &idle_hook;
-            task->run();
-            tls_call_returned_hook = nullptr;  // run() took it, unless the task was cancelled
-            if (!tls_idle_early) idle_.fetch_add(1, std::memory_order_seq_cst);
-            tls_idle_early = false;
-            announced_idle = true;
+            if (full_.load(std::memory_order_relaxed)) {
+                task->run();
+            } else {
+                tls_call_returned_hook = &idle_hook;
+                task->run();
+                tls_call_returned_hook = nullptr;  // run() took it, unless the task was cancelled
+                if (!tls_idle_early) idle_.fetch_add(1, std::memory_order_seq_cst);
+                tls_idle_early = false;
+                announced_idle = true;
+            }
             task->release();
         }
         if (announced_idle) idle_.fetch_sub(1, std::memory_order_seq_cst);
@@ -214,8 +225,8 @@ private:
                 broken_ = "A thread initializer failed, the thread pool is not usable anymore (" +
                           exception_type_name(e) + ": " + exception_message(e) + ")";
                 why = broken_;
-                queued = take_queue_locked();
                 parked = close_locked();
+                queued = queue_.take_all();
             }
             wake(parked);
             finish_queue(queued, std::make_exception_ptr(BrokenThreadPool(why)));
@@ -235,22 +246,67 @@ private:
     /// Returns null when the pool shuts down (or breaks) and the queue is empty.
     StateBase* pop_or_park(bool& announced_idle) {
         for (;;) {
-            spin_for([this] { return queued_.load(std::memory_order_acquire) > 0 || closed_.load(std::memory_order_acquire); },
-                     kIdleSpin);
+            spin_for([this] { return queue_.maybe_nonempty() || queue_.closed(); }, kIdleSpin);
+            if (StateBase* task = pop()) return task;
+            std::vector<Parker*> others;
+            bool finished = false;
             {
                 std::lock_guard g(mutex_);
-                if (head_) return pop_locked();
-                if (shutdown_ || !broken_.empty()) return nullptr;
-                if (!announced_idle) {
+                if (!announced_idle && !full_.load(std::memory_order_relaxed)) {
                     idle_.fetch_add(1, std::memory_order_seq_cst);
                     announced_idle = true;
                 }
                 tls_parker.word.store(0, std::memory_order_relaxed);
                 parked_.push_back(&tls_parker);
+                num_parked_.store(static_cast<int>(parked_.size()), std::memory_order_seq_cst);
+                // Looked at after announcing ourselves parked: a submit that saw no parked
+                // worker pushed before this pop, which then finds its task.
+                StateBase* task = pop(finished);
+                if (task || finished) {
+                    parked_.pop_back();  // still ours: pushed under this same lock
+                    num_parked_.store(static_cast<int>(parked_.size()), std::memory_order_relaxed);
+                    if (task) return task;
+                    // Workers that parked after the close, while a task was still queued
+                    // (in another worker's hands or half-pushed), now have nothing to wait for.
+                    others = close_locked();
+                }
             }
+            if (!others.empty()) wake(others);
+            if (finished) return nullptr;
             // Whoever pops us from parked_ sets the word (under mutex_), then wakes us.
             while (tls_parker.word.load(std::memory_order_acquire) == 0) futex_wait(tls_parker.word, 0, std::nullopt);
         }
+    }
+
+    StateBase* pop() {
+        bool finished;
+        return pop(finished);
+    }
+    StateBase* pop(bool& finished) {
+        StateBase* task = queue_.pop(finished);
+        if (task && !full_.load(std::memory_order_relaxed)) queued_.fetch_sub(1, std::memory_order_seq_cst);
+        return task;
+    }
+
+    /// Throws why `task` was refused (the pool is shut down or broken), releasing it.
+    [[noreturn]] void reject(StateBase* task) {
+        std::string why;
+        {
+            std::lock_guard g(mutex_);  // broken_ is set before the queue closes, under mutex_
+            why = broken_;
+        }
+        task->release();
+        if (!why.empty()) throw BrokenThreadPool(why);
+        throw std::runtime_error("cannot schedule new futures after shutdown");
+    }
+
+    void wake_one() {
+        Parker* p;
+        {
+            std::lock_guard g(mutex_);
+            p = unpark_one_locked();
+        }
+        if (p) futex_wake(p->word, 1);
     }
 
     /// Takes one parked worker to wake (called with mutex_ held); null when none is parked.
@@ -258,16 +314,18 @@ private:
         if (parked_.empty()) return nullptr;
         Parker* p = parked_.back();  // the most recently parked: its cache is warmest
         parked_.pop_back();
+        num_parked_.store(static_cast<int>(parked_.size()), std::memory_order_relaxed);
         p->word.store(1, std::memory_order_release);
         return p;
     }
 
-    /// Marks the pool closed (no worker parks again) and takes every parked worker
-    /// (called with mutex_ held; wake them once it is released).
+    /// Closes the queue (no submit lands and no worker parks again) and takes every
+    /// parked worker (called with mutex_ held; wake them once it is released).
     std::vector<Parker*> close_locked() {
-        closed_.store(true, std::memory_order_release);
+        queue_.close();
         std::vector<Parker*> all;
         all.swap(parked_);
+        num_parked_.store(0, std::memory_order_relaxed);
         for (Parker* p : all) p->word.store(1, std::memory_order_release);
         return all;
     }
@@ -276,30 +334,11 @@ private:
         for (Parker* p : parked) futex_wake(p->word, 1);
     }
 
-    StateBase* pop_locked() {
-        StateBase* task = head_;
-        head_ = task->next_in_queue;
-        if (!head_) tail_ = nullptr;
-        task->next_in_queue = nullptr;
-        queued_.fetch_sub(1, std::memory_order_seq_cst);
-        return task;
-    }
-
-    /// Detaches the whole queue (called with mutex_ held): the caller finishes it unlocked,
-    /// since cancelling or failing a task runs its done-callbacks.
-    StateBase* take_queue_locked() {
-        StateBase* list = head_;
-        head_ = tail_ = nullptr;
-        queued_.store(0, std::memory_order_seq_cst);
-        return list;
-    }
-
     /// Fails every task of a detached queue with `error`, or cancels them when null.
     static void finish_queue(StateBase* list, const std::exception_ptr& error) {
         while (list) {
             StateBase* task = list;
-            list = task->next_in_queue;
-            task->next_in_queue = nullptr;
+            list = static_cast<StateBase*>(task->next_in_queue.exchange(nullptr, std::memory_order_relaxed));
             if (error) task->abandon(error);
             else task->cancel();
             task->release();
@@ -310,21 +349,20 @@ private:
     const std::string prefix_;
     const std::function<void()> initializer_;
 
+    TaskQueue queue_;
     mutable std::mutex mutex_;
     std::condition_variable exited_cv_;
-    StateBase* head_ = nullptr;  // guarded by mutex_
-    StateBase* tail_ = nullptr;  // guarded by mutex_
-    bool shutdown_ = false;      // guarded by mutex_
     std::string broken_;         // guarded by mutex_; non-empty once broken
     std::vector<std::thread> threads_;  // guarded by mutex_
     int live_workers_ = 0;              // guarded by mutex_
     int waiting_workers_ = 0;           // guarded by mutex_; workers inside shutdown(wait=true)
     std::vector<bool> exited_;          // guarded by mutex_; per worker, parallel to threads_
 
-    std::atomic<std::size_t> queued_{0};
-    std::atomic<int> idle_{0};  // workers that finished a task and took no other yet
-    std::atomic<bool> closed_{false};  // set once no worker should park again
-    std::vector<Parker*> parked_;      // guarded by mutex_; workers blocked in pop_or_park
+    std::atomic<bool> full_{false};  // every worker started: queued_ and idle_ no longer kept
+    std::atomic<long> queued_{0};    // tasks in queue_, while not full_
+    std::atomic<int> idle_{0};       // workers that finished a task and took no other yet, while not full_
+    std::vector<Parker*> parked_;    // guarded by mutex_; workers blocked in pop_or_park
+    std::atomic<int> num_parked_{0};  // parked_.size(), readable without mutex_
 };
 
 thread_local ThreadPoolCore* ThreadPoolCore::tls_current_pool = nullptr;

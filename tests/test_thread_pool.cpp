@@ -631,3 +631,81 @@ TEST(ThreadPoolCppTest, held_by_executor_base_reference) {
     EXPECT_EQ(f.result(), 9);
     base.reset();  // virtual destructor
 }
+
+// The queue is lock-free on the submit side (src/task_queue.hpp): these cases
+// race it. A submit that overlaps shutdown either throws or is accepted, and an
+// accepted call is never lost: it runs (shutdown(wait)) or is cancelled
+// (cancel_futures), so every future it returned is done once shutdown returns.
+TEST(ThreadPoolCppTest, submits_racing_shutdown_are_refused_or_completed_never_lost) {
+    for (const bool cancel_futures : {false, true}) {
+        for (int round = 0; round < 20; ++round) {
+            cf::ThreadPoolExecutor ex(3);
+            std::vector<std::vector<cf::Future<int>>> accepted(3);
+            std::atomic<int> refused{0};
+            std::atomic<bool> go{false};
+            std::vector<std::thread> submitters;
+            for (int s = 0; s < 3; ++s) {
+                submitters.emplace_back([&, s] {
+                    while (!go.load()) std::this_thread::yield();
+                    for (int i = 0; i < 2000; ++i) {
+                        try {
+                            accepted[s].push_back(ex.submit([i] { return i; }));
+                        } catch (const std::runtime_error& e) {
+                            EXPECT_STREQ(e.what(), "cannot schedule new futures after shutdown");
+                            ++refused;
+                            return;
+                        }
+                    }
+                });
+            }
+            go = true;
+            std::this_thread::sleep_for(std::chrono::microseconds(50 * round));
+            ex.shutdown(true, cancel_futures);
+            for (auto& t : submitters) t.join();
+            for (const auto& fs : accepted) {
+                for (std::size_t i = 0; i < fs.size(); ++i) {
+                    ASSERT_TRUE(fs[i].done()) << "accepted call " << i << " neither ran nor was cancelled";
+                    if (!fs[i].cancelled()) EXPECT_EQ(fs[i].result(), static_cast<int>(i));
+                }
+            }
+        }
+    }
+}
+
+TEST(ThreadPoolCppTest, one_worker_runs_calls_in_submission_order_from_every_submitter) {
+    cf::ThreadPoolExecutor ex(1);
+    std::mutex m;
+    std::vector<std::pair<int, int>> order;  // (submitter, index), as run
+    std::vector<std::thread> submitters;
+    std::vector<std::vector<cf::Future<void>>> fs(4);
+    for (int s = 0; s < 4; ++s) {
+        submitters.emplace_back([&, s] {
+            for (int i = 0; i < 5000; ++i) {
+                fs[s].push_back(ex.submit([&, s, i] {
+                    std::lock_guard g(m);
+                    order.emplace_back(s, i);
+                }));
+            }
+        });
+    }
+    for (auto& t : submitters) t.join();
+    ex.shutdown(true);
+    ASSERT_EQ(order.size(), 20000u);
+    std::vector<int> next(4, 0);
+    for (const auto& [s, i] : order) {
+        ASSERT_EQ(i, next[s]) << "submitter " << s << "'s calls ran out of order";
+        ++next[s];
+    }
+}
+
+TEST(ThreadPoolCppTest, parked_workers_wake_for_every_burst) {
+    // Bursts separated by pauses long enough for every worker to park: a burst
+    // must wake them (a lost wake-up would leave result() waiting for ever).
+    cf::ThreadPoolExecutor ex(2);
+    for (int burst = 0; burst < 30; ++burst) {
+        std::vector<cf::Future<int>> fs;
+        for (int i = 0; i < 1 + burst % 5; ++i) fs.push_back(ex.submit([i] { return i * 2; }));
+        for (std::size_t i = 0; i < fs.size(); ++i) EXPECT_EQ(fs[i].result(std::chrono::seconds(30)), static_cast<int>(2 * i));
+        std::this_thread::sleep_for(std::chrono::milliseconds(burst % 3));
+    }
+}

@@ -72,7 +72,13 @@ private:
     bool internal_;
 };
 
-class StateBase {
+/// An executor's intrusive queue link, owned by whichever queue holds the task. A base
+/// of StateBase, so that a queue's placeholder node need not be a whole task.
+struct QueueLink {
+    std::atomic<QueueLink*> next_in_queue{nullptr};
+};
+
+class StateBase : public QueueLink {
 public:
     StateBase() noexcept = default;
     StateBase(const StateBase&) = delete;
@@ -123,8 +129,6 @@ public:
     virtual void run() noexcept {}
     /// Fails a task that will never run (broken or shut-down executor), dropping its call.
     void abandon(std::exception_ptr e) noexcept;
-    /// An executor's intrusive queue link; owned by whichever queue holds the task.
-    StateBase* next_in_queue = nullptr;
 
     /// The type of the result (typeid(void) for Future<void>).
     [[nodiscard]] const std::type_info& value_type() const noexcept { return result_type(); }
