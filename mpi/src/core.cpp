@@ -2,15 +2,18 @@
 // calls to worker ranks and completes futures from their replies. The same
 // shape as the process pool's manager; MPI has no readiness notification, so
 // it polls (with backoff) while calls are out and sleeps on a condition
-// variable when none are.
+// variable when none are. Nor does Open MPI 4.1 report a dead peer: the
+// manager watches the workers on its own host itself (docs/mpi.md, section 2).
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -34,8 +37,15 @@ using cf::detail::StateBase;
 /// that queued calls stay cancellable.
 constexpr std::size_t kWindow = 2;
 
+/// How often the manager looks whether the workers on its host are alive, while calls are
+/// out or a goodbye is awaited.
+constexpr auto kWatchInterval = std::chrono::milliseconds(10);
+
 std::mutex g_world_mutex;
 bool g_world_claimed = false;  // guarded by g_world_mutex
+/// The serving ranks of the job (world ownership) that said who they are: each says it once,
+/// to whichever executor on MPI_COMM_WORLD reads it first.
+std::unordered_map<int, ProcessId> g_world_processes;  // guarded by g_world_mutex
 }  // namespace
 
 void release_world_workers() {
@@ -76,6 +86,17 @@ struct Send {
     MPI_Request request = MPI_REQUEST_NULL;
     std::string bytes;
 };
+
+/// Requests that may never complete, as their peer died: freed, and their buffers kept for
+/// the life of the process (MPI may still touch them). Never deleted, so never reported leaked.
+struct Abandoned {
+    std::mutex mutex;
+    std::list<Send> buffers;
+};
+Abandoned& abandoned() {
+    static auto* a = new Abandoned;
+    return *a;
+}
 }  // namespace
 
 enum class Ownership {
@@ -88,8 +109,12 @@ class MPICore : public std::enable_shared_from_this<MPICore> {
 public:
     MPICore(MPI_Comm comm, std::vector<int> workers, Ownership ownership, std::string initializer)
         : comm_(comm), ownership_(ownership), initializer_(std::move(initializer)) {
-        for (int rank : workers) {
-            workers_.push_back(Worker{rank, {}});
+        for (int rank : workers) workers_.push_back(Worker{rank, {}, std::nullopt, false});
+        if (ownership_ == Ownership::world) {
+            std::lock_guard g(g_world_mutex);
+            for (auto& w : workers_) {
+                if (auto it = g_world_processes.find(w.rank); it != g_world_processes.end()) watch(w, it->second);
+            }
         }
         manager_ = std::thread([this] { manager_main(); });
     }
@@ -144,7 +169,13 @@ private:
     struct Worker {
         int rank;
         std::deque<std::uint64_t> in_flight;
+        std::optional<ProcessId> process;  // set when it runs on this host (its kTagHello says)
+        bool dead = false;
     };
+
+    static void watch(Worker& w, const ProcessId& p) {
+        if (watchable(p)) w.process = p;
+    }
 
     void manager_main() {
         try {
@@ -168,7 +199,9 @@ private:
             progressed = dispatch() || progressed;
             progressed = receive() || progressed;
             progressed = reap_sends() || progressed;
-            if (shutting_down_ && calls_.empty() && sends_.empty()) return;
+            if (!calls_.empty() || !sends_.empty()) watch_workers();
+            // After a death, sends to the dead worker never complete: release_workers() drops them.
+            if (shutting_down_ && calls_.empty() && (sends_.empty() || worker_died_)) return;
             if (progressed) {
                 backoff.reset();
                 continue;
@@ -278,13 +311,13 @@ private:
             MPI_Status st;
             check(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &ready, &st), "MPI_Iprobe");
             if (!ready) return any;
-            if (st.MPI_TAG != kTagReply && st.MPI_TAG != kTagFatal) return any;  // not ours
+            if (st.MPI_TAG != kTagReply && st.MPI_TAG != kTagFatal && st.MPI_TAG != kTagHello) return any;  // not ours
             any = true;
-            int count = 0;
-            MPI_Get_count(&st, MPI_BYTE, &count);
-            buf_.resize(static_cast<std::size_t>(count));
-            check(MPI_Recv(buf_.data(), count, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, comm_, MPI_STATUS_IGNORE),
-                  "MPI_Recv");
+            if (!take(st)) return any;  // its sender died while sending it
+            if (st.MPI_TAG == kTagHello) {
+                hello(st.MPI_SOURCE);
+                continue;
+            }
             std::uint64_t id = 0;
             std::memcpy(&id, buf_.data(), sizeof id);
             std::string_view body(buf_.data() + sizeof id, buf_.size() - sizeof id);
@@ -294,6 +327,91 @@ private:
             }
             complete(st.MPI_SOURCE, id, body);
         }
+    }
+
+    /// Receives the probed message into buf_; false when its sender died before all of it came
+    /// (a large message arrives in pieces) — then the request is given up.
+    bool take(const MPI_Status& st) {
+        int count = 0;
+        MPI_Get_count(&st, MPI_BYTE, &count);
+        buf_.reserve(32);  // on the heap, never inline: abandon() may move it, MPI keeps its address
+        buf_.resize(static_cast<std::size_t>(count));
+        MPI_Request request = MPI_REQUEST_NULL;
+        check(MPI_Irecv(buf_.data(), count, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, comm_, &request), "MPI_Irecv");
+        Backoff backoff;
+        for (;;) {
+            int done = 0;
+            check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+            if (done) return true;
+            if (auto death = find_dead_workers()) {
+                if (!broken_by_death_) broken_by_death_ = death;
+            }
+            if (Worker* w = worker_at(st.MPI_SOURCE); w && w->dead) {
+                MPI_Cancel(&request);
+                std::list<Send> receipt;
+                receipt.push_back(Send{request, std::move(buf_)});
+                abandon(receipt);
+                buf_.clear();
+                return false;
+            }
+            backoff.pause();
+        }
+    }
+
+    Worker* worker_at(int rank) {
+        for (auto& w : workers_) {
+            if (w.rank == rank) return &w;
+        }
+        return nullptr;
+    }
+
+    /// Gives up requests that wait for a dead worker: frees them and keeps their buffers
+    /// where they are (the list nodes move, not the bytes).
+    static void abandon(std::list<Send>& requests) {
+        for (Send& r : requests) {
+            if (r.request != MPI_REQUEST_NULL) MPI_Request_free(&r.request);
+        }
+        Abandoned& a = abandoned();
+        std::lock_guard g(a.mutex);
+        a.buffers.splice(a.buffers.end(), requests);
+    }
+
+    /// A worker said who it is (the kTagHello in buf_).
+    void hello(int rank) {
+        std::uint64_t pid = 0;
+        if (buf_.size() < sizeof pid) return;
+        std::memcpy(&pid, buf_.data(), sizeof pid);
+        const ProcessId p = decode_process(pid, std::string_view(buf_).substr(sizeof pid));
+        if (ownership_ == Ownership::world) {
+            std::lock_guard g(g_world_mutex);
+            g_world_processes[rank] = p;
+        }
+        if (Worker* w = worker_at(rank)) watch(*w, p);
+    }
+
+    /// Every kWatchInterval: marks the watched workers that are gone dead; describes the first.
+    std::optional<std::string> find_dead_workers() {
+        const auto now = std::chrono::steady_clock::now();
+        if (now < next_watch_) return std::nullopt;
+        next_watch_ = now + kWatchInterval;
+        std::optional<std::string> first;
+        for (auto& w : workers_) {
+            if (w.dead || !w.process || !process_gone(*w.process)) continue;
+            w.dead = true;
+            worker_died_ = true;
+            if (!first) first = "worker rank " + std::to_string(w.rank) + " (pid " + std::to_string(w.process->pid) + ") died";
+        }
+        return first;
+    }
+
+    /// Breaks the executor when a watched worker is gone. What it sent before it died
+    /// still completes its futures.
+    void watch_workers() {
+        std::optional<std::string> death = std::exchange(broken_by_death_, std::nullopt);
+        if (!death) death = find_dead_workers();
+        if (!death) return;
+        receive();
+        break_executor(*death);
     }
 
     void complete(int source, std::uint64_t id, std::string_view reply) {
@@ -355,24 +473,58 @@ private:
     /// The job's serving ranks (world) stay up for the next executor on MPI_COMM_WORLD,
     /// but are drained too: a late reply or error report of this executor must not
     /// reach the next one, whose call ids start at 1 again.
+    /// Dead workers get no farewell, and nothing is awaited from them. Open MPI aborts a
+    /// spawned job as a whole when one of its processes dies, so then no spawned worker is
+    /// waited for, and the intercommunicator is freed rather than disconnected
+    /// (MPI_Comm_disconnect with a dead child job can hang for ever, docs/mpi.md).
     void release_workers() {
-        while (!sends_.empty()) reap_sends();
+        finish_sends();
         const int farewell = ownership_ == Ownership::world ? kTagSync : kTagExit;
-        for (auto& w : workers_) check(MPI_Send(nullptr, 0, MPI_BYTE, w.rank, farewell, comm_), "MPI_Send");
         for (auto& w : workers_) {
-            for (;;) {  // late replies of abandoned calls come before the goodbye
-                MPI_Status st;
-                check(MPI_Probe(w.rank, MPI_ANY_TAG, comm_, &st), "MPI_Probe");
-                int count = 0;
-                MPI_Get_count(&st, MPI_BYTE, &count);
-                buf_.resize(static_cast<std::size_t>(count));
-                MPI_Recv(buf_.data(), count, MPI_BYTE, w.rank, st.MPI_TAG, comm_, MPI_STATUS_IGNORE);
-                if (st.MPI_TAG == kTagBye) break;
-            }
+            if (!gone(w)) post(w.rank, farewell, {});
         }
+        for (auto& w : workers_) wait_for_goodbye(w);
+        finish_sends();
         if (ownership_ == Ownership::world) return;
-        if (ownership_ == Ownership::spawned) MPI_Comm_disconnect(&comm_);
+        if (ownership_ == Ownership::spawned && !worker_died_) MPI_Comm_disconnect(&comm_);
         else MPI_Comm_free(&comm_);
+    }
+
+    /// True when nothing more can come from `w`.
+    bool gone(const Worker& w) const { return w.dead || (worker_died_ && ownership_ == Ownership::spawned); }
+
+    /// Waits for the sends to complete; after a death, gives up those that have not.
+    void finish_sends() {
+        Backoff backoff;
+        while (!sends_.empty()) {
+            if (reap_sends()) backoff.reset();
+            if (worker_died_) {
+                abandon(sends_);
+                return;
+            }
+            backoff.pause();
+            (void)find_dead_workers();
+        }
+    }
+
+    /// Reads what `w` sends until its kTagBye (late replies of abandoned calls come first),
+    /// or until it is found dead.
+    void wait_for_goodbye(Worker& w) {
+        Backoff backoff;
+        while (!gone(w)) {
+            int ready = 0;
+            MPI_Status st;
+            check(MPI_Iprobe(w.rank, MPI_ANY_TAG, comm_, &ready, &st), "MPI_Iprobe");
+            if (!ready) {
+                (void)find_dead_workers();
+                backoff.pause();
+                continue;
+            }
+            backoff.reset();
+            if (!take(st)) return;
+            if (st.MPI_TAG == kTagBye) return;
+            if (st.MPI_TAG == kTagHello) hello(w.rank);
+        }
     }
 
     MPI_Comm comm_;
@@ -391,6 +543,9 @@ private:
 
     // The manager thread's own.
     bool shutting_down_ = false;
+    bool worker_died_ = false;                       // a watched worker is gone
+    std::optional<std::string> broken_by_death_;     // found while receiving, not yet acted on
+    std::chrono::steady_clock::time_point next_watch_{};
     std::uint64_t next_id_ = 1;
     std::unordered_map<std::uint64_t, Call> calls_;
     std::deque<std::uint64_t> queue_;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <thread>
 
 namespace cf::mpi::detail {
@@ -20,7 +21,27 @@ enum Tag : int {
     kTagReply = 31011,  // worker -> root: u64 id | reply
     kTagFatal = 31012,  // worker -> root: u64 id | why the call or the initializer could not run
     kTagBye = 31013,    // worker -> root: the last message a worker sends
+    kTagHello = 31014,  // worker -> root: u64 pid | ProcessId text; the first message of serve()
 };
+
+/// Who a worker process is: enough for the root to watch it when both run on one host.
+struct ProcessId {
+    std::uint64_t pid = 0;
+    std::uint64_t start_time = 0;  // /proc/<pid>/stat field 22: a reused pid has another one
+    std::string host;              // gethostname()
+    std::string kernel;            // boot id and pid namespace: where a pid means the same process
+};
+
+/// The calling process.
+ProcessId this_process();
+/// The text a kTagHello carries after the pid, and back.
+std::string encode_process_body(const ProcessId& p);
+ProcessId decode_process(std::uint64_t pid, std::string_view body);
+/// True when `p` runs on the caller's host (same host name) under the same kernel and pid
+/// namespace, so that its pid can be looked at from here.
+bool watchable(const ProcessId& p);
+/// True only when `p` is surely gone: no such pid, a zombie, or its pid taken by another process.
+bool process_gone(const ProcessId& p);
 
 /// Initialises MPI (MPI_THREAD_MULTIPLE) unless the program did; finalises it at exit if we did.
 /// Asks Open MPI to oversubscribe, so spawning works with fewer cores than workers.

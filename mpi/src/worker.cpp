@@ -27,6 +27,9 @@ void send_bytes(MPI_Comm comm, int root, int tag, std::uint64_t id, const std::s
 }  // namespace
 
 void serve(MPI_Comm comm, int root) {
+    // Who this worker is, so that a root on the same host can notice its death (docs/mpi.md).
+    const ProcessId self = this_process();
+    send_bytes(comm, root, kTagHello, self.pid, encode_process_body(self));
     std::string buf;
     std::string reply;
     Backoff backoff;
