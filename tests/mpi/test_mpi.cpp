@@ -14,9 +14,14 @@
 // make_executor(), so the ranks construct exactly as many executors as the root.
 //
 // `test_mpi --probe-death=<kill|exit|abort> --mode=...` runs no test: it makes a
-// worker die during a call and prints what the root sees (docs/mpi.md).
+// worker die during a call and prints what the root sees (docs/mpi.md); in spawn
+// mode it then destroys the executor and returns 0 from main, which the case
+// MPIWorkerDeathTest.program_exits_normally_after_a_worker_died checks.
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -27,6 +32,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -138,13 +144,15 @@ struct SetValue {
 
 void failing_initializer() { throw std::runtime_error("initializer failed on purpose"); }
 
-// Worker deaths (docs/mpi.md; run by --probe-death, never by the test cases).
-int die_sigkill() {
+// Worker deaths (docs/mpi.md; --probe-death and the MPIWorkerDeathTest cases).
+/// Sleeps `ms` milliseconds, then dies by `how`: "kill" (SIGKILL), "exit" (_exit(1)) or "abort".
+int die_after(int ms, std::string how) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    if (how == "exit") ::_exit(1);
+    if (how == "abort") std::abort();
     ::raise(SIGKILL);
     return 0;
 }
-int die_exit() { ::_exit(1); }
-int die_abort() { std::abort(); }
 
 }  // namespace
 
@@ -163,29 +171,25 @@ constexpr int kCommStop = 0;
 /// The exit status when MPI_Comm_spawn hangs (tests/mpi/retry.cmake runs the program again).
 constexpr int kSpawnHungExit = 75;
 
-/// Open MPI 4.1 with an external PMIx 4 (Debian 12's packages) hangs in about one
-/// MPI_Comm_spawn out of 50, in PMIx_Lookup or PMIx_Spawn (openpmix/openpmix#2735,
-/// reproduced here with a plain C loop, see docs/mpi.md). No MPI call can be
-/// interrupted, so a spawn that takes far longer than usual (1-7 s here) ends the
-/// program with kSpawnHungExit, and CTest's driver starts it once more.
-class SpawnWatchdog {
+/// Started by mpiexec (world, comm, and spawn under `mpiexec -n 1`) rather than alone.
+bool g_under_mpiexec = false;
+
+/// Ends the program with `status`, saying what hung, unless destroyed within `seconds`:
+/// a guard around waits that cannot be interrupted.
+class Watchdog {
 public:
-    SpawnWatchdog() {
-        const char* env = std::getenv("CFUTURES_TEST_SPAWN_TIMEOUT");
-        const double seconds = env ? std::atof(env) : 30.0;
-        thread_ = std::thread([this, seconds] {
+    Watchdog(double seconds, std::string what, int status) {
+        thread_ = std::thread([this, seconds, what = std::move(what), status] {
             std::unique_lock lk(mutex_);
             if (!cv_.wait_for(lk, std::chrono::duration<double>(seconds), [this] { return done_; })) {
-                std::fprintf(stderr,
-                             "test_mpi: MPI_Comm_spawn has not returned after %.0f s: the Open MPI 4.1 / PMIx 4 "
-                             "spawn hang (docs/mpi.md); exiting with status %d\n",
-                             seconds, kSpawnHungExit);
+                std::fprintf(stderr, "test_mpi: %s has not returned after %.0f s; exiting with status %d\n",
+                             what.c_str(), seconds, status);
                 std::fflush(stderr);
-                ::_exit(kSpawnHungExit);
+                ::_exit(status);
             }
         });
     }
-    ~SpawnWatchdog() {
+    ~Watchdog() {
         {
             std::lock_guard g(mutex_);
             done_ = true;
@@ -193,8 +197,8 @@ public:
         cv_.notify_one();
         thread_.join();
     }
-    SpawnWatchdog(const SpawnWatchdog&) = delete;
-    SpawnWatchdog& operator=(const SpawnWatchdog&) = delete;
+    Watchdog(const Watchdog&) = delete;
+    Watchdog& operator=(const Watchdog&) = delete;
 
 private:
     std::mutex mutex_;
@@ -203,9 +207,20 @@ private:
     std::thread thread_;
 };
 
+/// Open MPI 4.1 with an external PMIx 4 (Debian 12's packages) hangs in about one
+/// MPI_Comm_spawn out of 50, in PMIx_Lookup or PMIx_Spawn (openpmix/openpmix#2735,
+/// reproduced here with a plain C loop, see docs/mpi.md). No MPI call can be
+/// interrupted, so a spawn that takes far longer than usual (1-7 s here) ends the
+/// program with kSpawnHungExit, and CTest's driver starts it once more.
+double spawn_timeout_seconds() {
+    const char* env = std::getenv("CFUTURES_TEST_SPAWN_TIMEOUT");
+    return env ? std::atof(env) : 30.0;
+}
+
 /// An MPIPoolExecutor that spawns `max_workers`, under the watchdog.
 std::unique_ptr<cf::mpi::MPIPoolExecutor> spawn_executor(int max_workers, cf::RemoteInitializer initializer = {}) {
-    SpawnWatchdog watchdog;
+    Watchdog watchdog(spawn_timeout_seconds(), "MPI_Comm_spawn (the Open MPI 4.1 / PMIx 4 spawn hang, docs/mpi.md)",
+                      kSpawnHungExit);
     return std::make_unique<cf::mpi::MPIPoolExecutor>(
         cf::mpi::MPIPoolOptions{.max_workers = max_workers, .initializer = std::move(initializer)});
 }
@@ -765,6 +780,210 @@ TEST(MPIModeTest, comm_executor_rejects_a_communicator_without_workers_or_root) 
     EXPECT_THROW(cf::mpi::MPICommExecutor(MPI_COMM_SELF, -1), std::invalid_argument);
 }
 
+// ---- a worker that dies ----------------------------------------------------------------------
+//
+// Only a root started alone survives a worker's death: mpiexec aborts the whole job,
+// root included (docs/mpi.md, section 2). So these cases run in spawn mode without
+// mpiexec, where the manager notices the death itself (same host: the worker's pid).
+
+namespace {
+
+constexpr auto kDeathBound = 30s;  // a death shows within ~10 ms; generous for a loaded machine
+
+bool root_survives_worker_deaths() { return g_mode == Mode::spawn && !g_under_mpiexec; }
+
+/// An executor whose kWorkers workers have each served a call (so each has said who it is).
+std::unique_ptr<cf::mpi::MPIPoolExecutor> executor_with_workers_up() {
+    auto ex = spawn_executor(kWorkers);
+    std::vector<cf::Future<long>> fs;
+    for (int i = 0; i < kWorkers; ++i) fs.push_back(ex->submit(&sleep_then_pid, 300));
+    std::set<long> pids;
+    for (auto& f : fs) pids.insert(f.result(kDeathBound));
+    EXPECT_EQ(pids.size(), static_cast<std::size_t>(kWorkers)) << "the calls did not reach every worker";
+    return ex;
+}
+
+/// Expects `f` to fail with the broken executor's error naming a dead worker, within kDeathBound.
+template <class T>
+void expect_broken_by_death(const cf::Future<T>& f) {
+    try {
+        (void)f.result(kDeathBound);
+        ADD_FAILURE() << "the future succeeded";
+    } catch (const cf::BrokenExecutor& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("worker rank "), std::string::npos) << what;
+        EXPECT_NE(what.find(" died"), std::string::npos) << what;
+    } catch (const cf::TimeoutError&) {
+        ADD_FAILURE() << "the future is still pending after the worker died";
+    }
+}
+
+/// Destroys `ex` under a watchdog: the destructor must not wait for a dead worker's goodbye.
+void destroy_in_time(std::unique_ptr<cf::mpi::MPIPoolExecutor>& ex) {
+    Watchdog watchdog(60, "the destructor of an MPIPoolExecutor with a dead worker", 1);
+    const auto t0 = std::chrono::steady_clock::now();
+    ex.reset();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, kDeathBound);
+}
+
+/// The environment of a program started alone: without what mpiexec or this singleton's
+/// Open MPI put there (it would make the child join this job instead of starting its own).
+std::vector<std::string> environment_of_a_program_alone() {
+    std::vector<std::string> env;
+    for (char** e = environ; *e; ++e) {
+        const std::string_view var = *e;
+        const bool mpi = var.starts_with("OMPI_") || var.starts_with("PMIX_") || var.starts_with("OPAL_") ||
+                         var.starts_with("ORTE_");
+        if (!mpi || var.starts_with("OMPI_ALLOW_RUN_AS_ROOT")) env.emplace_back(var);
+    }
+    return env;
+}
+
+struct ChildRun {
+    int status = -1;  // exit status, or -1 when killed (signal or time-out)
+    std::string output;
+};
+
+/// Runs this program with `args`, alone, and waits up to `timeout` for it (then kills it).
+ChildRun run_this_program(const std::vector<std::string>& args, std::chrono::seconds timeout) {
+    TempFile out;
+    std::vector<std::string> argv_strings{"/proc/self/exe"};
+    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_strings) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env_strings = environment_of_a_program_alone();
+    std::vector<char*> envp;
+    for (auto& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, out.path().c_str(), O_WRONLY | O_TRUNC, 0);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    pid_t pid = -1;
+    const int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    ChildRun run;
+    if (rc != 0) {
+        run.output = "posix_spawn failed: " + std::string(std::strerror(rc));
+        return run;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    int status = 0;
+    while (::waitpid(pid, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            break;
+        }
+        std::this_thread::sleep_for(20ms);
+    }
+    if (WIFEXITED(status)) run.status = WEXITSTATUS(status);
+    for (const auto& line : out.lines()) run.output += line + "\n";
+    return run;
+}
+
+}  // namespace
+
+TEST(MPIWorkerDeathTest, killed_worker_fails_every_unfinished_future) {
+    if (!root_survives_worker_deaths()) GTEST_SKIP() << "mpiexec aborts the job when a worker dies (docs/mpi.md)";
+    auto ex = executor_with_workers_up();
+    // One worker dies in 300 ms; meanwhile the other runs a long call, a 4 MB call waits
+    // at the dying one (a send that can never complete), and more calls are queued.
+    auto dying = ex->submit(&die_after, 300, std::string("kill"));
+    auto slow = ex->submit(&sleep_then, 10000, 1);
+    auto big = ex->submit(&echo, std::string(std::size_t{4} << 20, 'x'));
+    std::vector<cf::Future<int>> queued;
+    for (int i = 0; i < 10; ++i) queued.push_back(ex->submit(&add, i, i));
+    expect_broken_by_death(dying);
+    expect_broken_by_death(slow);
+    expect_broken_by_death(big);
+    for (auto& f : queued) expect_broken_by_death(f);
+    try {
+        (void)ex->submit(&add, 1, 2);
+        ADD_FAILURE() << "submit did not throw";
+    } catch (const cf::BrokenExecutor& e) {
+        EXPECT_NE(std::string(e.what()).find(" died"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW((void)ex->map(&square, std::vector{1, 2}), cf::BrokenExecutor);
+    destroy_in_time(ex);
+}
+
+// Open MPI may then abort the root's other spawned jobs too (it does at the first death
+// of a singleton's life, docs/mpi.md): another executor either serves on or breaks, and
+// never hangs; an executor spawned afterwards works.
+TEST(MPIWorkerDeathTest, other_executors_serve_or_break_and_new_ones_work) {
+    if (!root_survives_worker_deaths()) GTEST_SKIP() << "mpiexec aborts the job when a worker dies (docs/mpi.md)";
+    auto other = executor_with_workers_up();
+    {
+        auto ex = executor_with_workers_up();
+        expect_broken_by_death(ex->submit(&die_after, 0, std::string("kill")));
+        destroy_in_time(ex);
+    }
+    const auto until = std::chrono::steady_clock::now() + 3s;
+    int served = 0;
+    for (int i = 0; std::chrono::steady_clock::now() < until; ++i) {
+        try {
+            EXPECT_EQ(other->submit(&sleep_then, 50, i).result(kDeathBound), i);
+            ++served;
+        } catch (const cf::BrokenExecutor& e) {
+            EXPECT_NE(std::string(e.what()).find(" died"), std::string::npos) << e.what();
+            EXPECT_THROW((void)other->submit(&add, 1, 2), cf::BrokenExecutor);
+            break;
+        }
+    }
+    std::printf("the other executor served %d calls after the death\n", served);
+    destroy_in_time(other);
+    auto fresh = spawn_executor(kWorkers);
+    EXPECT_EQ(fresh->submit(&add, 20, 22).result(kDeathBound), 42);
+}
+
+TEST(MPIWorkerDeathTest, exit_and_abort_in_a_call_break_the_executor) {
+    if (!root_survives_worker_deaths()) GTEST_SKIP() << "mpiexec aborts the job when a worker dies (docs/mpi.md)";
+    for (const std::string how : {"exit", "abort"}) {
+        SCOPED_TRACE(how);
+        auto ex = executor_with_workers_up();
+        auto f = ex->submit(&die_after, 0, how);
+        expect_broken_by_death(f);
+        EXPECT_THROW((void)ex->submit(&add, 1, 2), cf::BrokenExecutor);
+        destroy_in_time(ex);
+    }
+}
+
+TEST(MPIWorkerDeathTest, shutdown_waiting_for_a_dying_call_returns) {
+    if (!root_survives_worker_deaths()) GTEST_SKIP() << "mpiexec aborts the job when a worker dies (docs/mpi.md)";
+    auto ex = executor_with_workers_up();
+    auto f = ex->submit(&die_after, 500, std::string("kill"));
+    {
+        Watchdog watchdog(60, "shutdown(wait=true) of an MPIPoolExecutor whose worker dies", 1);
+        ex->shutdown(/*wait=*/true);
+    }
+    ASSERT_TRUE(f.done());
+    expect_broken_by_death(f);
+    destroy_in_time(ex);
+}
+
+// The whole program: it destroys its executor after the death and returns from main
+// normally (MPI_Finalize at exit), with status 0. Runs a copy of this program alone.
+TEST(MPIWorkerDeathTest, program_exits_normally_after_a_worker_died) {
+    if (g_mode != Mode::spawn) GTEST_SKIP() << "spawn mode only";
+    ChildRun run;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        run = run_this_program({"--mode=spawn", "--probe-death=kill"}, 90s);
+        if (run.status != kSpawnHungExit) break;
+    }
+    if (run.status == kSpawnHungExit) {
+        std::fprintf(stderr, "test_mpi: the child's MPI_Comm_spawn hung twice (docs/mpi.md)\n");
+        std::fflush(stderr);
+        ::_exit(kSpawnHungExit);
+    }
+    EXPECT_EQ(run.status, 0) << run.output;
+    EXPECT_NE(run.output.find("PROBE result: cf::BrokenExecutor: "), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find(" died"), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find("PROBE later submit: cf::BrokenExecutor: "), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find("PROBE executor destroyed"), std::string::npos) << run.output;
+}
+
 // ---- main -----------------------------------------------------------------------------------
 
 namespace {
@@ -777,8 +996,7 @@ int probe_death(const std::string& how) {
     auto ex = make_executor();
     std::printf("PROBE workers=%d\n", ex->num_workers());
     std::fflush(stdout);
-    int (*die)() = how == "kill" ? &die_sigkill : how == "exit" ? &die_exit : &die_abort;
-    auto f = ex->submit(die);
+    auto f = ex->submit(&die_after, 0, how);
     try {
         (void)f.result(20s);
         std::printf("PROBE result: returned\n");
@@ -793,16 +1011,25 @@ int probe_death(const std::string& how) {
         std::printf("PROBE later submit: %s: %s\n", cf::detail::demangle(typeid(e)).c_str(), e.what());
     }
     std::fflush(stdout);
-    ex->shutdown(false);
-    std::printf("PROBE root reached the end\n");
+    if (g_mode != Mode::spawn) {
+        // Never reached so far: mpiexec ends the whole job at the death (docs/mpi.md).
+        ex->shutdown(false);
+        std::printf("PROBE root reached the end\n");
+        std::fflush(stdout);
+        ex.release();
+        std::_Exit(0);
+    }
+    ex.reset();  // a singleton root noticed the death: nothing to wait for
+    std::printf("PROBE executor destroyed\n");
     std::fflush(stdout);
-    ex.release();  // don't wait for a dead worker's goodbye
-    std::_Exit(0);
+    return 0;  // and MPI_Finalize at exit
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Before anything initialises MPI: what mpiexec puts in the environment of its ranks.
+    g_under_mpiexec = std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr || std::getenv("PMIX_RANK") != nullptr;
     ::testing::InitGoogleTest(&argc, argv);
     std::string mode = "spawn";
     std::string death;
