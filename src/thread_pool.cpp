@@ -48,11 +48,13 @@ public:
           prefix_(options.thread_name_prefix.empty()
                       ? "ThreadPoolExecutor-" + std::to_string(g_executor_counter.fetch_add(1))
                       : std::move(options.thread_name_prefix)),
-          initializer_(std::move(options.initializer)) {
+          initializer_(std::move(options.initializer)),
+          max_spinners_(static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2))) {
         if (options.max_workers && *options.max_workers <= 0) {
             throw std::invalid_argument("max_workers must be greater than 0, got " +
                                         std::to_string(*options.max_workers));
         }
+        slots_ = std::make_unique<std::atomic<Slot*>[]>(static_cast<std::size_t>(max_workers_));
     }
 
     ~ThreadPoolCore() {
@@ -65,7 +67,7 @@ public:
             if (!queue_.push(task)) reject(task);
             // Pairs with the parking worker's store to num_parked_ and its pop (both
             // sequentially consistent): either it sees this task, or this sees it parked.
-            if (num_parked_.load(std::memory_order_seq_cst) > 0) wake_one();
+            if (num_parked_.load(std::memory_order_seq_cst) > 0 && searching_besides(nullptr) == 0) wake_one();
             return;
         }
         std::unique_lock lk(mutex_);
@@ -84,7 +86,7 @@ public:
         if (start) start_worker_locked();
         if (static_cast<int>(threads_.size()) == max_workers_) full_.store(true, std::memory_order_release);
         // One targeted wake per parked worker, and none when a worker is spinning or busy.
-        Parker* wake = unpark_one_locked();
+        Slot* wake = unpark_one_locked();
         lk.unlock();
         // The futex call only names the address: safe even if the worker has run on by now.
         if (wake) futex_wake(wake->word, 1);
@@ -92,7 +94,7 @@ public:
 
     void shutdown(bool wait, bool cancel_futures) {
         StateBase* cancelled = nullptr;
-        std::vector<Parker*> parked;
+        std::vector<Slot*> parked;
         {
             std::lock_guard g(mutex_);
             parked = close_locked();
@@ -141,11 +143,16 @@ public:
     const std::string& prefix() const noexcept { return prefix_; }
 
 private:
-    /// A parked worker's futex word: 0 while it must sleep, 1 once it was taken from parked_.
-    struct Parker {
+    /// A worker's own cache line, read by submitters deciding whether to wake someone.
+    struct alignas(64) Slot {
+        /// The futex word it parks on: 0 while it must sleep, 1 once it was taken from parked_.
         std::atomic<std::uint32_t> word{0};
+        /// Awake and not in a call: it will look at the queue before it parks, so a
+        /// submit need not wake anyone. Set before a call's future completes, so that
+        /// the submit that follows a result() finds it (sequentially consistent stores
+        /// and loads, paired with the queue's: see took() and enqueue()).
+        std::atomic<bool> searching{true};
     };
-    static thread_local Parker tls_parker;
 
     static thread_local ThreadPoolCore* tls_current_pool;
     /// Set in a worker that called shutdown(wait=true) from a task (counted in waiting_workers_).
@@ -156,6 +163,9 @@ private:
 
     void start_worker_locked() {
         const std::size_t index = threads_.size();
+        slot_storage_.push_back(std::make_unique<Slot>());
+        slots_[index].store(slot_storage_.back().get(), std::memory_order_release);
+        started_.store(static_cast<int>(index) + 1, std::memory_order_release);
         ++live_workers_;
         exited_.push_back(false);
         try {
@@ -176,38 +186,47 @@ private:
             worker_exit(index);
             return;
         }
-        struct IdleHook final : CallReturnedHook {
-            explicit IdleHook(std::atomic<int>& idle) : idle_(idle) {}
+        Slot& me = *slots_[index].load(std::memory_order_acquire);
+        // Runs once the call has returned, before its future completes: a submit right
+        // after result() returns then reuses this thread (neither starting nor waking one).
+        struct ReturnHook final : CallReturnedHook {
+            ReturnHook(ThreadPoolCore& core, Slot& me) : core_(core), me_(me) {}
             void call_returned() noexcept override {
-                idle_.fetch_add(1, std::memory_order_seq_cst);
-                tls_idle_early = true;
+                fired = true;
+                me_.searching.store(true, std::memory_order_seq_cst);
+                if (!core_.full_.load(std::memory_order_relaxed)) {
+                    core_.idle_.fetch_add(1, std::memory_order_seq_cst);
+                    tls_idle_early = true;
+                }
             }
-            std::atomic<int>& idle_;
-        } idle_hook(idle_);
+            ThreadPoolCore& core_;
+            Slot& me_;
+            bool fired = false;
+        } hook(*this, me);
         bool announced_idle = false;  // counted in idle_ (only while the pool is not full)
         for (;;) {
-            StateBase* task = pop_or_park(announced_idle);
+            StateBase* task = pop_or_park(me, announced_idle);
             if (!task) break;
             if (announced_idle) {
                 idle_.fetch_sub(1, std::memory_order_seq_cst);
                 announced_idle = false;
             }
-            // Count ourselves idle once the call has returned, before its future completes
-            // (the hook, inside run()): a submit right after result() returns then reuses
-            // this thread rather than starting one.
-            if (full_.load(std::memory_order_relaxed)) {
-                task->run();
-            } else {
-                tls_call_returned_hook = &idle_hook;
-                task->run();
-                tls_call_returned_hook = nullptr;  // run() took it, unless the task was cancelled
-                if (!tls_idle_early) idle_.fetch_add(1, std::memory_order_seq_cst);
+            hook.fired = false;
+            tls_call_returned_hook = &hook;
+            task->run();
+            tls_call_returned_hook = nullptr;  // run() took it, unless the task was cancelled
+            if (!hook.fired) me.searching.store(true, std::memory_order_seq_cst);
+            if (tls_idle_early) {
+                announced_idle = true;
                 tls_idle_early = false;
+            } else if (!full_.load(std::memory_order_relaxed)) {
+                idle_.fetch_add(1, std::memory_order_seq_cst);
                 announced_idle = true;
             }
             task->release();
         }
         if (announced_idle) idle_.fetch_sub(1, std::memory_order_seq_cst);
+        me.searching.store(false, std::memory_order_seq_cst);
         worker_exit(index);
     }
 
@@ -218,7 +237,7 @@ private:
         } catch (...) {
             const auto e = std::current_exception();
             StateBase* queued;
-            std::vector<Parker*> parked;
+            std::vector<Slot*> parked;
             std::string why;
             {
                 std::lock_guard g(mutex_);
@@ -244,20 +263,27 @@ private:
 
     /// Pops the next task, spinning then parking while the queue is empty.
     /// Returns null when the pool shuts down (or breaks) and the queue is empty.
-    StateBase* pop_or_park(bool& announced_idle) {
+    StateBase* pop_or_park(Slot& me, bool& announced_idle) {
         for (;;) {
-            spin_for([this] { return queue_.maybe_nonempty() || queue_.closed(); }, kIdleSpin);
-            if (StateBase* task = pop()) return task;
-            std::vector<Parker*> others;
+            if (StateBase* task = pop()) return took(me, task);
+            // Spinning costs a CPU: on 2 cores, two spinning workers would starve the
+            // submitter. At most max_spinners_ (half the CPUs) spin at once; others park.
+            if (searching_besides(&me) < max_spinners_) {
+                spin_for([this] { return queue_.maybe_nonempty() || queue_.closed(); }, kIdleSpin);
+                if (StateBase* task = pop()) return took(me, task);
+            }
+            std::vector<Slot*> others;
             bool finished = false;
+            StateBase* found = nullptr;
             {
                 std::lock_guard g(mutex_);
                 if (!announced_idle && !full_.load(std::memory_order_relaxed)) {
                     idle_.fetch_add(1, std::memory_order_seq_cst);
                     announced_idle = true;
                 }
-                tls_parker.word.store(0, std::memory_order_relaxed);
-                parked_.push_back(&tls_parker);
+                me.searching.store(false, std::memory_order_seq_cst);
+                me.word.store(0, std::memory_order_relaxed);
+                parked_.push_back(&me);
                 num_parked_.store(static_cast<int>(parked_.size()), std::memory_order_seq_cst);
                 // Looked at after announcing ourselves parked: a submit that saw no parked
                 // worker pushed before this pop, which then finds its task.
@@ -265,17 +291,42 @@ private:
                 if (task || finished) {
                     parked_.pop_back();  // still ours: pushed under this same lock
                     num_parked_.store(static_cast<int>(parked_.size()), std::memory_order_relaxed);
-                    if (task) return task;
+                    // took() below, unlocked: it may wake a worker (taking mutex_).
+                    found = task;
                     // Workers that parked after the close, while a task was still queued
                     // (in another worker's hands or half-pushed), now have nothing to wait for.
-                    others = close_locked();
+                    if (finished) others = close_locked();
                 }
             }
+            if (found) return took(me, found);
             if (!others.empty()) wake(others);
             if (finished) return nullptr;
-            // Whoever pops us from parked_ sets the word (under mutex_), then wakes us.
-            while (tls_parker.word.load(std::memory_order_acquire) == 0) futex_wait(tls_parker.word, 0, std::nullopt);
+            // Whoever pops us from parked_ marks us searching and sets the word (under
+            // mutex_), then wakes us.
+            while (me.word.load(std::memory_order_acquire) == 0) futex_wait(me.word, 0, std::nullopt);
         }
+    }
+
+    /// Called by a worker that popped `task`: it stops searching. If it was the last
+    /// one searching while tasks remain and workers are parked, it wakes one: a submit
+    /// that saw it searching did not (Go's scheduler does the same).
+    StateBase* took(Slot& me, StateBase* task) {
+        me.searching.store(false, std::memory_order_seq_cst);
+        if (num_parked_.load(std::memory_order_seq_cst) > 0 && searching_besides(&me) == 0 && queue_.maybe_nonempty()) {
+            wake_one();
+        }
+        return task;
+    }
+
+    /// How many workers other than `me` are searching (sequentially consistent loads).
+    int searching_besides(const Slot* me) const noexcept {
+        int n = 0;
+        const int started = started_.load(std::memory_order_acquire);
+        for (int i = 0; i < started; ++i) {
+            const Slot* s = slots_[i].load(std::memory_order_acquire);
+            if (s && s != me && s->searching.load(std::memory_order_seq_cst)) ++n;
+        }
+        return n;
     }
 
     StateBase* pop() {
@@ -301,7 +352,7 @@ private:
     }
 
     void wake_one() {
-        Parker* p;
+        Slot* p;
         {
             std::lock_guard g(mutex_);
             p = unpark_one_locked();
@@ -310,28 +361,32 @@ private:
     }
 
     /// Takes one parked worker to wake (called with mutex_ held); null when none is parked.
-    Parker* unpark_one_locked() {
+    Slot* unpark_one_locked() {
         if (parked_.empty()) return nullptr;
-        Parker* p = parked_.back();  // the most recently parked: its cache is warmest
+        Slot* p = parked_.back();  // the most recently parked: its cache is warmest
         parked_.pop_back();
         num_parked_.store(static_cast<int>(parked_.size()), std::memory_order_relaxed);
+        p->searching.store(true, std::memory_order_seq_cst);  // no second wake for the same task
         p->word.store(1, std::memory_order_release);
         return p;
     }
 
     /// Closes the queue (no submit lands and no worker parks again) and takes every
     /// parked worker (called with mutex_ held; wake them once it is released).
-    std::vector<Parker*> close_locked() {
+    std::vector<Slot*> close_locked() {
         queue_.close();
-        std::vector<Parker*> all;
+        std::vector<Slot*> all;
         all.swap(parked_);
         num_parked_.store(0, std::memory_order_relaxed);
-        for (Parker* p : all) p->word.store(1, std::memory_order_release);
+        for (Slot* p : all) {
+            p->searching.store(true, std::memory_order_seq_cst);
+            p->word.store(1, std::memory_order_release);
+        }
         return all;
     }
 
-    static void wake(const std::vector<Parker*>& parked) {
-        for (Parker* p : parked) futex_wake(p->word, 1);
+    static void wake(const std::vector<Slot*>& parked) {
+        for (Slot* p : parked) futex_wake(p->word, 1);
     }
 
     /// Fails every task of a detached queue with `error`, or cancels them when null.
@@ -361,12 +416,15 @@ private:
     std::atomic<bool> full_{false};  // every worker started: queued_ and idle_ no longer kept
     std::atomic<long> queued_{0};    // tasks in queue_, while not full_
     std::atomic<int> idle_{0};       // workers that finished a task and took no other yet, while not full_
-    std::vector<Parker*> parked_;    // guarded by mutex_; workers blocked in pop_or_park
+    std::vector<Slot*> parked_;    // guarded by mutex_; workers blocked in pop_or_park
+    const int max_spinners_;
+    std::unique_ptr<std::atomic<Slot*>[]> slots_;         // one per worker that may start, set as they start
+    std::atomic<int> started_{0};                         // slots_ in use
+    std::vector<std::unique_ptr<Slot>> slot_storage_;     // guarded by mutex_
     std::atomic<int> num_parked_{0};  // parked_.size(), readable without mutex_
 };
 
 thread_local ThreadPoolCore* ThreadPoolCore::tls_current_pool = nullptr;
-thread_local ThreadPoolCore::Parker ThreadPoolCore::tls_parker;
 thread_local bool ThreadPoolCore::tls_waiting_in_shutdown = false;
 thread_local bool ThreadPoolCore::tls_idle_early = false;
 
