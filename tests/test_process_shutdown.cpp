@@ -440,6 +440,32 @@ TEST_P(ProcessPoolShutdownCppTest, shutdown_nowait_cancel_futures_then_destructo
     for (pid_t p : pids) EXPECT_FALSE(process_exists(p));
 }
 
+TEST_P(ProcessPoolShutdownCppTest, slow_calls_after_many_fast_ones_stay_cancellable) {
+    // Fast calls open the window of calls in flight per worker (up to hundreds,
+    // include/cfutures/detail/call_window.hpp); once replies have stopped for a
+    // while, it is back to 2, so slow calls submitted then are not all shipped.
+    const auto started = dir.file("started");
+    const auto gate = dir.file("gate");
+    {
+        std::vector<cf::Future<int>> fast;
+        for (int i = 0; i < 5000; ++i) fast.push_back(executor.submit(&mul, i, 2));
+        for (int i = 0; i < 5000; ++i) ASSERT_EQ(fast[static_cast<std::size_t>(i)].result(kLongWait), 2 * i);
+    }
+    std::this_thread::sleep_for(50ms);
+    std::vector<cf::Future<void>> fs;
+    for (int i = 0; i < 50; ++i) fs.push_back(executor.submit(&acquire_lock, started, gate));
+    ASSERT_TRUE(wait_for_lines(started, 1));
+    std::thread opener([&] {
+        eventually([&] { return std::any_of(fs.begin(), fs.end(), [](auto& f) { return f.cancelled(); }); });
+        touch(gate);
+    });
+    executor.shutdown(/*wait=*/true, /*cancel_futures=*/true);
+    opener.join();
+    const auto cancelled = std::count_if(fs.begin(), fs.end(), [](auto& f) { return f.cancelled(); });
+    EXPECT_GT(cancelled, 40) << "at most 2 calls per worker should have been sent";
+    EXPECT_EQ(read_lines(started).size(), fs.size() - static_cast<std::size_t>(cancelled));
+}
+
 TEST_P(ProcessPoolShutdownCppTest, shutdown_from_a_done_callback_does_not_deadlock) {
     // Done callbacks of process pool futures run on the pool's manager thread:
     // shutdown(wait=true) there must not wait for that thread itself.
