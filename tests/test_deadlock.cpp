@@ -34,6 +34,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -435,6 +436,51 @@ TEST_P(ExecutorDeadlockTest, test_error_during_result_pickle_on_worker) {
     EXPECT_EQ(a.result(kTimeout), 1);
     EXPECT_THROW(b.result(kTimeout), PicklingError);
     EXPECT_EQ(c.result(kTimeout), 3);
+}
+
+/// A shared value, then a part that fails to encode when `fail` is set: encoding
+/// stops half-way, after the shared pointer has been written.
+struct SharedThenPicky {
+    std::shared_ptr<int> shared;
+    bool fail = false;
+    template <class Archive>
+    void save(Archive& a) const {
+        a(shared);
+        if (fail) throw PicklingError("Error in pickle, half-way");
+        a(fail);
+    }
+    template <class Archive>
+    void load(Archive& a) {
+        a(shared, fail);
+    }
+};
+
+SharedThenPicky shared_then_picky(int i) {
+    static const auto shared = std::make_shared<int>(42);  // one pointer, shared by items 3 to 6
+    return SharedThenPicky{i < 3 ? nullptr : shared, i == 3};
+}
+
+TEST_P(ExecutorDeadlockTest, result_pickle_error_half_way_through_a_chunk_fails_that_item_only) {
+    // A map() chunk's outcomes leave the worker in one message. An item whose encoding
+    // fails half-way is cut from it; the items after it still arrive whole, although
+    // the cut item was the first to write the pointer they share.
+    cf::ProcessPoolExecutor executor(options());
+    auto results = executor.map(&shared_then_picky, std::vector<int>{0, 1, 2, 3, 4, 5, 6},
+                                cf::MapOptions{.timeout = {}, .chunksize = 7, .buffersize = {}});
+    for (int i = 0; i < 3; ++i) EXPECT_FALSE(cf_test::py_next(results).shared);
+    try {
+        cf_test::py_next(results);
+        ADD_FAILURE() << "item 3 should fail to encode";
+    } catch (const PicklingError& e) {
+        EXPECT_STREQ(e.what(), "Error in pickle, half-way");
+    }
+    for (int i = 4; i < 7; ++i) {
+        const SharedThenPicky item = cf_test::py_next(results);
+        ASSERT_TRUE(item.shared) << "item " << i;
+        EXPECT_EQ(*item.shared, 42);
+    }
+    EXPECT_THROW(cf_test::py_next(results), cf_test::StopIteration);
+    expect_pool_alive(executor);
 }
 
 // ---- result unpickle (parent side): the pool breaks ----------------------------------------

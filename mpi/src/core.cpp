@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <cfutures/detail/call_window.hpp>
 #include <cfutures/detail/type_name.hpp>
 #include <cfutures/errors.hpp>
 #include <cfutures/mpi.hpp>
@@ -30,12 +31,9 @@ namespace cf::mpi {
 namespace detail {
 
 namespace {
+using cf::detail::CallWindow;
 using cf::detail::ReplyDecoder;
 using cf::detail::StateBase;
-
-/// Calls out at one worker at a time: enough to hide the round trip, few enough
-/// that queued calls stay cancellable.
-constexpr std::size_t kWindow = 2;
 
 /// How often the manager looks whether the workers on its host are alive, while calls are
 /// out or a goodbye is awaited.
@@ -109,7 +107,7 @@ class MPICore : public std::enable_shared_from_this<MPICore> {
 public:
     MPICore(MPI_Comm comm, std::vector<int> workers, Ownership ownership, std::string initializer)
         : comm_(comm), ownership_(ownership), initializer_(std::move(initializer)) {
-        for (int rank : workers) workers_.push_back(Worker{rank, {}, std::nullopt, false});
+        for (int rank : workers) workers_.push_back(Worker{rank, {}, {}, std::nullopt, false});
         if (ownership_ == Ownership::world) {
             std::lock_guard g(g_world_mutex);
             for (auto& w : workers_) {
@@ -168,7 +166,12 @@ public:
 private:
     struct Worker {
         int rank;
-        std::deque<std::uint64_t> in_flight;
+        struct Sent {
+            std::uint64_t id;
+            CallWindow::Clock::time_point at;
+        };
+        std::deque<Sent> in_flight;  // in the order sent
+        CallWindow::Clock::time_point last_reply{};
         std::optional<ProcessId> process;  // set when it runs on this host (its kTagHello says)
         bool dead = false;
     };
@@ -243,22 +246,24 @@ private:
         return any || cancel;
     }
 
-    Worker* pick_worker() {
+    Worker* pick_worker(CallWindow::Clock::time_point now) {
+        const std::size_t window = window_.size(now);
         Worker* best = nullptr;
         for (auto& w : workers_) {
             if (w.in_flight.empty()) return &w;
-            if (w.in_flight.size() < kWindow && (!best || w.in_flight.size() < best->in_flight.size())) best = &w;
+            if (w.in_flight.size() < window && (!best || w.in_flight.size() < best->in_flight.size())) best = &w;
         }
         return best;
     }
 
     bool dispatch() {
+        const auto now = CallWindow::Clock::now();
         bool any = false;
         while (!queue_.empty()) {
             const std::uint64_t id = queue_.front();
             auto it = calls_.find(id);
             Call& call = it->second;
-            Worker* w = call.state->cancelled() ? nullptr : pick_worker();
+            Worker* w = call.state->cancelled() ? nullptr : pick_worker(now);
             if (!w && !call.state->cancelled()) break;
             bool run = false;
             try {
@@ -277,7 +282,7 @@ private:
             msg += call.bytes;
             std::string().swap(call.bytes);
             post(w->rank, kTagCall, std::move(msg));
-            w->in_flight.push_back(id);
+            w->in_flight.push_back({id, now});
         }
         return any;
     }
@@ -417,8 +422,12 @@ private:
     void complete(int source, std::uint64_t id, std::string_view reply) {
         for (auto& w : workers_) {
             if (w.rank != source) continue;
-            auto pos = std::find(w.in_flight.begin(), w.in_flight.end(), id);
-            if (pos != w.in_flight.end()) w.in_flight.erase(pos);
+            auto pos = std::find_if(w.in_flight.begin(), w.in_flight.end(), [id](const auto& s) { return s.id == id; });
+            if (pos == w.in_flight.end()) continue;
+            const auto now = CallWindow::Clock::now();
+            window_.record(pos->at, w.last_reply, now);
+            w.last_reply = now;
+            w.in_flight.erase(pos);
         }
         auto it = calls_.find(id);
         if (it == calls_.end()) return;  // failed already when the executor broke
@@ -549,6 +558,7 @@ private:
     std::uint64_t next_id_ = 1;
     std::unordered_map<std::uint64_t, Call> calls_;
     std::deque<std::uint64_t> queue_;
+    CallWindow window_;  // calls in flight per worker
     std::list<Send> sends_;
     std::string buf_;
 };

@@ -10,8 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -112,11 +114,15 @@ F decode_callable(Decoder& d) {
 
 // ---- worker side ------------------------------------------------------------------
 
-/// Appends the outcome of `call()` to `reply`: its value, or the exception it threw,
-/// or the exception thrown while encoding the value (the worker lives on).
+/// Appends the outcome of `call()` to `reply` through `e` (an Encoder appending to
+/// `reply`): its value, or the exception it threw, or the exception thrown while
+/// encoding the value (the worker lives on). Returns false when encoding failed half-way:
+/// `e`'s tables (shared pointers written) then name bytes that were cut, so the caller
+/// must not use `e` again.
 template <class R, class Call>
-void append_outcome(std::string& reply, Call&& call, std::string (*describe)()) {
+[[nodiscard]] bool append_outcome(std::string& reply, Encoder& e, Call&& call, std::string (*describe)()) {
     const std::size_t mark = reply.size();
+    bool encoding = false;
     try {
         if constexpr (std::is_void_v<R>) {
             std::forward<Call>(call)();
@@ -124,15 +130,22 @@ void append_outcome(std::string& reply, Call&& call, std::string (*describe)()) 
         } else {
             R value = std::forward<Call>(call)();
             reply.push_back(static_cast<char>(ReplyStatus::ok));
-            Encoder e(reply);
-            e(value);
+            encoding = true;
+            if constexpr (std::is_arithmetic_v<R>) {
+                // What cereal's binary archive writes for it, without a virtual call per item.
+                reply.append(reinterpret_cast<const char*>(&value), sizeof value);
+            } else {
+                e(value);
+            }
         }
     } catch (...) {
         reply.resize(mark);
         reply.push_back(static_cast<char>(ReplyStatus::raised));
-        Encoder e(reply);
-        e(describe_current_exception(describe()));
+        Encoder fresh(reply);
+        fresh(describe_current_exception(describe()));
+        return !encoding;
     }
+    return true;
 }
 
 template <class F, class... Args>
@@ -143,7 +156,10 @@ struct RemoteCall {
         F fn = decode_callable<F>(in);
         std::tuple<Args...> args;
         in(args);
-        append_outcome<R>(reply, [&]() -> R { return std::apply(fn, std::move(args)); }, &describe_call<F, Args...>);
+        Encoder e(reply);
+        // One outcome: whether `e` could be used again does not matter.
+        static_cast<void>(
+            append_outcome<R>(reply, e, [&]() -> R { return std::apply(fn, std::move(args)); }, &describe_call<F, Args...>));
     }
 };
 
@@ -156,13 +172,14 @@ struct RemoteChunk {
         std::vector<std::tuple<Args...>> items;
         in(items);
         const std::uint64_t count = items.size();
-        {
-            Encoder e(reply);
-            e(count);
-        }
+        // One encoder for the whole chunk, as the parent decodes it with one decoder.
+        std::optional<Encoder> e(std::in_place, reply);
+        (*e)(count);
         for (auto& args : items) {
-            append_outcome<R>(reply, [&]() -> R { return std::apply(fn, std::move(args)); },
-                              &describe_call<F, Args...>);
+            if (!append_outcome<R>(reply, *e, [&]() -> R { return std::apply(fn, std::move(args)); },
+                                   &describe_call<F, Args...>)) {
+                e.emplace(reply);
+            }
         }
     }
 };
@@ -206,6 +223,15 @@ std::string encode_chunk(const Fn& fn, const std::vector<std::tuple<Args...>>& i
 
 template <class R>
 std::variant<map_value_t<R>, std::exception_ptr> decode_outcome(Decoder& d) {
+    if constexpr (std::is_arithmetic_v<R>) {
+        // The common case of map() chunks, read in place: a status byte, then the value's bytes.
+        if (const char* p = d.peek(1 + sizeof(R)); p && p[0] == static_cast<char>(ReplyStatus::ok)) {
+            R value;
+            std::memcpy(&value, p + 1, sizeof value);
+            d.skip(1 + sizeof(R));
+            return value;
+        }
+    }
     std::uint8_t status = 0;
     d(status);
     if (status == static_cast<std::uint8_t>(ReplyStatus::ok)) {

@@ -6,11 +6,13 @@
 #include <cstdint>
 #include <cstring>
 #include <istream>
+#include <memory>
 #include <ostream>
 #include <streambuf>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include <cereal/archives/binary.hpp>
 #include <cereal/types/array.hpp>
@@ -36,62 +38,107 @@ namespace cf::detail {
 /// A streambuf appending to a std::string (cheaper than std::ostringstream's copies).
 class StringSink final : public std::streambuf {
 public:
-    explicit StringSink(std::string& out) : out_(out) {}
+    void target(std::string* out) noexcept { out_ = out; }
 
 protected:
     std::streamsize xsputn(const char* s, std::streamsize n) override {
-        out_.append(s, static_cast<std::size_t>(n));
+        out_->append(s, static_cast<std::size_t>(n));
         return n;
     }
     int_type overflow(int_type c) override {
-        if (c != traits_type::eof()) out_.push_back(static_cast<char>(c));
+        if (c != traits_type::eof()) out_->push_back(static_cast<char>(c));
         return c;
     }
 
 private:
-    std::string& out_;
+    std::string* out_ = nullptr;
 };
 
 /// A streambuf reading a byte range in place.
 class BytesSource final : public std::streambuf {
 public:
-    BytesSource(const char* data, std::size_t size) {
+    void reset(const char* data, std::size_t size) noexcept {
         char* p = const_cast<char*>(data);  // the get area is never written through
         setg(p, p, p + size);
     }
     /// Bytes not consumed yet.
     [[nodiscard]] std::size_t remaining() const noexcept { return static_cast<std::size_t>(egptr() - gptr()); }
+    /// The next `n` bytes in place, or null if fewer remain; consume them with skip().
+    [[nodiscard]] const char* peek(std::size_t n) const noexcept { return remaining() >= n ? gptr() : nullptr; }
+    void skip(std::size_t n) noexcept { gbump(static_cast<int>(n)); }
 };
 
-/// Writes values with cereal into a byte string.
+/// A stream over its own streambuf, lent out per thread: constructing a std::ios_base
+/// (locale, facets) costs more than encoding a small call, and cereal needs a stream.
+/// Each Encoder or Decoder borrows one for its lifetime and gets a fresh archive (cereal
+/// archives keep shared_ptr and polymorphic-type tables that must not outlive a message).
+template <class Buf, class Stream>
+class PooledStream {
+public:
+    PooledStream() {
+        auto& pool = free_list();
+        if (pool.empty()) {
+            entry_ = std::make_unique<Entry>();
+        } else {
+            entry_ = std::move(pool.back());
+            pool.pop_back();
+        }
+        entry_->stream.clear();  // a failed read or write before leaves error bits
+    }
+    ~PooledStream() {
+        auto& pool = free_list();
+        if (pool.size() < 8) pool.push_back(std::move(entry_));  // nested use is rare and shallow
+    }
+    PooledStream(const PooledStream&) = delete;
+    PooledStream& operator=(const PooledStream&) = delete;
+
+    Buf& buf() noexcept { return entry_->buf; }
+    Stream& stream() noexcept { return entry_->stream; }
+
+private:
+    struct Entry {
+        Buf buf;
+        Stream stream{&buf};
+    };
+    static std::vector<std::unique_ptr<Entry>>& free_list() {
+        static thread_local std::vector<std::unique_ptr<Entry>> pool;
+        return pool;
+    }
+    std::unique_ptr<Entry> entry_;
+};
+
+/// Writes values with cereal into a byte string (appending, unbuffered: `out` is
+/// up to date after each call).
 class Encoder {
 public:
-    explicit Encoder(std::string& out) : sink_(out), stream_(&sink_), archive_(stream_) {}
+    explicit Encoder(std::string& out) : archive_((stream_.buf().target(&out), stream_.stream())) {}
     template <class... T>
     void operator()(T&&... values) {
         archive_(std::forward<T>(values)...);
     }
 
 private:
-    StringSink sink_;
-    std::ostream stream_;
+    PooledStream<StringSink, std::ostream> stream_;
     cereal::BinaryOutputArchive archive_;
 };
 
 /// Reads values with cereal from a byte range; throws when the bytes run out.
 class Decoder {
 public:
-    Decoder(const char* data, std::size_t size) : source_(data, size), stream_(&source_), archive_(stream_) {}
+    Decoder(const char* data, std::size_t size) : archive_((stream_.buf().reset(data, size), stream_.stream())) {}
     explicit Decoder(std::string_view bytes) : Decoder(bytes.data(), bytes.size()) {}
     template <class... T>
     void operator()(T&... values) {
         archive_(values...);
     }
-    [[nodiscard]] std::size_t remaining() const noexcept { return source_.remaining(); }
+    [[nodiscard]] std::size_t remaining() { return stream_.buf().remaining(); }
+    /// Raw access for hot paths that read what cereal's binary archive writes for
+    /// arithmetic types (their bytes, as they are in memory): see BytesSource.
+    [[nodiscard]] const char* peek(std::size_t n) { return stream_.buf().peek(n); }
+    void skip(std::size_t n) { stream_.buf().skip(n); }
 
 private:
-    BytesSource source_;
-    std::istream stream_;
+    PooledStream<BytesSource, std::istream> stream_;
     cereal::BinaryInputArchive archive_;
 };
 
