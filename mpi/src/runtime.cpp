@@ -1,12 +1,12 @@
 #include "runtime.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
-#include <iterator>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -21,9 +21,35 @@ struct StatLine {
     std::uint64_t start_time = 0;
 };
 
-std::optional<StatLine> read_stat(const std::string& pid) {
-    std::ifstream in("/proc/" + pid + "/stat");
-    const std::string line((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+/// The file's text, read with POSIX calls: a std::ifstream throws from its buffer when
+/// read() fails, and /proc/<pid>/stat fails with ESRCH once the process is reaped.
+/// `gone` tells that case (ENOENT, ESRCH) from others (EACCES, EMFILE, ...).
+std::optional<std::string> read_proc_file(const std::string& path, bool& gone) {
+    gone = false;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        gone = errno == ENOENT || errno == ESRCH;
+        return std::nullopt;
+    }
+    std::string text;
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+        if (n > 0) text.append(buf, static_cast<std::size_t>(n));
+    }
+    const int read_errno = errno;
+    ::close(fd);
+    if (n < 0) {
+        gone = read_errno == ESRCH;
+        return std::nullopt;
+    }
+    return text;
+}
+
+std::optional<StatLine> read_stat(const std::string& pid, bool& gone) {
+    const auto text = read_proc_file("/proc/" + pid + "/stat", gone);
+    if (!text) return std::nullopt;
+    const std::string& line = *text;
     const auto paren = line.rfind(')');  // the command name may hold spaces and ')'
     if (paren == std::string::npos) return std::nullopt;
     std::istringstream fields(line.substr(paren + 1));
@@ -89,7 +115,8 @@ void check(int rc, const char* call) {
 ProcessId this_process() {
     ProcessId p;
     p.pid = static_cast<std::uint64_t>(::getpid());
-    if (const auto stat = read_stat("self")) p.start_time = stat->start_time;
+    bool gone = false;
+    if (const auto stat = read_stat("self", gone)) p.start_time = stat->start_time;
     p.host = host_name();
     p.kernel = kernel_identity();
     return p;
@@ -120,8 +147,9 @@ bool process_gone(const ProcessId& p) {
     // kill(pid, 0) is the cheap test, but it succeeds for a zombie (and for a new process
     // under the same pid): /proc/<pid>/stat tells those apart.
     if (::kill(static_cast<pid_t>(p.pid), 0) == -1 && errno == ESRCH) return true;
-    const auto stat = read_stat(std::to_string(p.pid));
-    if (!stat) return false;  // unreadable: no proof of death
+    bool gone = false;
+    const auto stat = read_stat(std::to_string(p.pid), gone);
+    if (!stat) return gone;  // otherwise unreadable: no proof of death
     return stat->state == 'Z' || stat->state == 'X' || stat->start_time != p.start_time;
 }
 
