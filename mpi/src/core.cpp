@@ -201,7 +201,7 @@ private:
             bool progressed = take_submitted();
             progressed = dispatch() || progressed;
             progressed = receive() || progressed;
-            progressed = reap_sends() || progressed;
+            progressed = reap_sends(/*all=*/!progressed) || progressed;
             if (!calls_.empty() || !sends_.empty()) watch_workers();
             // After a death, sends to the dead worker never complete: release_workers() drops them.
             if (shutting_down_ && calls_.empty() && (sends_.empty() || worker_died_)) return;
@@ -294,7 +294,10 @@ private:
               "MPI_Isend");
     }
 
-    bool reap_sends() {
+    /// Frees the buffers of completed sends. While busy (`all` false) it looks only at the
+    /// oldest ones, up to the first still going: testing each of hundreds of sends in
+    /// flight on every turn of the loop made the manager quadratic. When idle, all of them.
+    bool reap_sends(bool all) {
         bool any = false;
         for (auto it = sends_.begin(); it != sends_.end();) {
             int done = 0;
@@ -302,8 +305,10 @@ private:
             if (done) {
                 it = sends_.erase(it);
                 any = true;
-            } else {
+            } else if (all) {
                 ++it;
+            } else {
+                break;
             }
         }
         return any;
@@ -506,7 +511,7 @@ private:
     void finish_sends() {
         Backoff backoff;
         while (!sends_.empty()) {
-            if (reap_sends()) backoff.reset();
+            if (reap_sends(/*all=*/true)) backoff.reset();
             if (worker_died_) {
                 abandon(sends_);
                 return;

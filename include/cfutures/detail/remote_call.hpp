@@ -14,6 +14,7 @@
 #include <exception>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -163,6 +164,11 @@ struct RemoteCall {
     }
 };
 
+/// A map() chunk whose calls take one arithmetic argument travels as the count and then
+/// the arguments' bytes, copied in one go (cereal would make a virtual call per item).
+template <class... Args>
+inline constexpr bool raw_chunk_items_v = sizeof...(Args) == 1 && (std::is_arithmetic_v<Args> && ...);
+
 template <class F, class... Args>
 struct RemoteChunk {
     using R = call_result_t<F, Args...>;
@@ -170,7 +176,18 @@ struct RemoteChunk {
     static void invoke(Decoder& in, std::string& reply) {
         F fn = decode_callable<F>(in);
         std::vector<std::tuple<Args...>> items;
-        in(items);
+        if constexpr (raw_chunk_items_v<Args...>) {
+            using A = std::tuple_element_t<0, std::tuple<Args...>>;
+            std::uint64_t n = 0;
+            in(n);
+            if (n > in.remaining() / sizeof(A)) throw std::runtime_error("corrupt chunk: fewer bytes than items");
+            const char* bytes = in.peek(n * sizeof(A));
+            items.resize(n);
+            for (std::size_t i = 0; i < n; ++i) std::memcpy(&std::get<0>(items[i]), bytes + i * sizeof(A), sizeof(A));
+            in.skip(n * sizeof(A));
+        } else {
+            in(items);
+        }
         const std::uint64_t count = items.size();
         // One encoder for the whole chunk, as the parent decodes it with one decoder.
         std::optional<Encoder> e(std::in_place, reply);
@@ -217,7 +234,14 @@ std::string encode_chunk(const Fn& fn, const std::vector<std::tuple<Args...>>& i
     Encoder e(out);
     e(invoker_ref<RemoteChunk<Fn, Args...>>());
     encode_callable(e, fn);
-    e(items);
+    if constexpr (raw_chunk_items_v<Args...>) {
+        e(static_cast<std::uint64_t>(items.size()));
+        for (const auto& item : items) {  // the encoder writes through: `out` is up to date
+            out.append(reinterpret_cast<const char*>(&std::get<0>(item)), sizeof(std::get<0>(item)));
+        }
+    } else {
+        e(items);
+    }
     return out;
 }
 
