@@ -216,6 +216,10 @@ private:
             task->run();
             tls_call_returned_hook = nullptr;  // run() took it, unless the task was cancelled
             if (!hook.fired) me.searching.store(true, std::memory_order_seq_cst);
+            // The thread just woken from result() is often queued on this very CPU (Linux
+            // wakes onto the waker's CPU): spinning for work now would hold it off for the
+            // whole spin (measured: a 1 ms-idle round trip took 33 µs instead of 8).
+            if (std::exchange(tls_woke_sleepers, false)) std::this_thread::yield();
             if (tls_idle_early) {
                 announced_idle = true;
                 tls_idle_early = false;

@@ -665,7 +665,9 @@ TEST(ThreadPoolCppTest, submits_racing_shutdown_are_refused_or_completed_never_l
             for (const auto& fs : accepted) {
                 for (std::size_t i = 0; i < fs.size(); ++i) {
                     ASSERT_TRUE(fs[i].done()) << "accepted call " << i << " neither ran nor was cancelled";
-                    if (!fs[i].cancelled()) EXPECT_EQ(fs[i].result(), static_cast<int>(i));
+                    if (!fs[i].cancelled()) {
+                        EXPECT_EQ(fs[i].result(), static_cast<int>(i));
+                    }
                 }
             }
         }

@@ -181,6 +181,10 @@ private:
     CallbackNode* callbacks_ = nullptr;  // newest first; guarded by LOCK
 };
 
+/// Set on a thread that has just woken threads blocked on a future (in a result() or
+/// exception() wait); a pool worker reads and clears it (see ThreadPoolCore::worker_main).
+inline thread_local bool tls_woke_sleepers = false;
+
 /// Reports an exception that escaped a done-callback (stderr unless a handler is set).
 void report_callback_error(const StateBase& state, std::exception_ptr error) noexcept;
 
