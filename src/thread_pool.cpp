@@ -151,7 +151,7 @@ private:
         /// submit need not wake anyone. Set before a call's future completes, so that
         /// the submit that follows a result() finds it (sequentially consistent stores
         /// and loads, paired with the queue's: see took() and enqueue()).
-        std::atomic<bool> searching{true};
+        std::atomic<bool> searching{false};  // set once the initializer has run
     };
 
     static thread_local ThreadPoolCore* tls_current_pool;
@@ -187,6 +187,9 @@ private:
             return;
         }
         Slot& me = *slots_[index].load(std::memory_order_acquire);
+        // Not before: a worker stuck in a slow initializer must not keep submits from
+        // waking a parked one.
+        me.searching.store(true, std::memory_order_seq_cst);
         // Runs once the call has returned, before its future completes: a submit right
         // after result() returns then reuses this thread (neither starting nor waking one).
         struct ReturnHook final : CallReturnedHook {

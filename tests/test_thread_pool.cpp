@@ -711,3 +711,31 @@ TEST(ThreadPoolCppTest, parked_workers_wake_for_every_burst) {
         std::this_thread::sleep_for(std::chrono::milliseconds(burst % 3));
     }
 }
+
+TEST(ThreadPoolCppTest, a_worker_in_a_slow_initializer_does_not_keep_parked_workers_asleep) {
+    // Once every worker has started, a submit wakes a parked worker only when no
+    // worker is looking for work. One still running its initializer is not looking.
+    Gate second_initializer;
+    std::atomic<int> initializers{0};
+    cf::ThreadPoolExecutor ex(cf::ThreadPoolOptions{.max_workers = 2, .thread_name_prefix = {}, .initializer = [&] {
+        if (initializers.fetch_add(1) == 1) second_initializer.wait();
+    }});
+    struct OpenAtExit {  // even when an expectation throws: the executor's destructor joins
+        Gate& gate;
+        ~OpenAtExit() { gate.open(); }
+    } open_at_exit{second_initializer};
+    Gate long_call;
+    std::atomic<bool> long_call_started{false};
+    auto a = ex.submit([&] {
+        long_call_started = true;
+        long_call.wait();
+    });
+    while (!long_call_started) std::this_thread::yield();
+    auto b = ex.submit([] { return 2; });  // the first worker is busy: starts the second, which blocks
+    ASSERT_EQ(ex.thread_count(), 2);
+    long_call.open();
+    EXPECT_EQ(b.result(kLongWait), 2);  // run by the first worker
+    std::this_thread::sleep_for(50ms);  // long enough for it to park
+    auto c = ex.submit([] { return 3; });
+    EXPECT_EQ(c.result(kLongWait), 3) << "the parked worker was not woken";
+}
