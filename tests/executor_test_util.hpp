@@ -19,6 +19,7 @@
 #include <iterator>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -225,10 +226,16 @@ typename MapResultT::value_type py_next(MapResultT& results) {
 }
 
 /// Runs `f`, which must throw an `E`; returns its what() (and records a failure otherwise).
+/// `f` may also be a future: its result() must throw the `E`. The caller checks the
+/// message, so a failing check reports the caller's line.
 template <class E, class F>
 std::string what_of(F&& f) {
     try {
-        std::forward<F>(f)();
+        if constexpr (std::is_invocable_v<F>) {
+            std::forward<F>(f)();
+        } else {
+            (void)f.result();
+        }
     } catch (const E& e) {
         return e.what();
     } catch (const std::exception& e) {

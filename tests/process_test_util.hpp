@@ -1,6 +1,7 @@
-// Helpers shared by the process pool test programs (test_process_*.cpp): the
-// start methods as a GoogleTest parameter with readable names, a temporary
-// directory per test, and events that cross a process boundary.
+// Helpers shared by the process pool test programs (test_process_*.cpp,
+// test_serialization.cpp, test_deadlock.cpp): the start methods as a GoogleTest
+// parameter with readable names, a serializable user type, a temporary directory
+// per test, and events that cross a process boundary.
 //
 // A worker process shares no memory with the test, so the events are files in
 // the test's temporary directory: a worker waits for a "gate" file that the
@@ -69,6 +70,30 @@ struct StartMethodName {
         cf::PrintTo(info.param, &os);
         return os.str();
     }
+};
+
+/// A test run once per start method (its parameter), with pools started that way.
+class StartMethodTest : public ::testing::TestWithParam<cf::StartMethod> {
+protected:
+    /// The options of a pool of `max_workers` workers started by the test's method.
+    cf::ProcessPoolOptions options(int max_workers = 2) const {
+        cf::ProcessPoolOptions o;
+        o.max_workers = max_workers;
+        o.start_method = GetParam();
+        return o;
+    }
+};
+
+/// A user type with a serialize() member, sent to a worker as an argument and
+/// back as a result.
+struct Point {
+    int x = 0;
+    int y = 0;
+    template <class Archive>
+    void serialize(Archive& a) {
+        a(x, y);
+    }
+    bool operator==(const Point&) const = default;
 };
 
 /// How long a worker waits for an event before it gives up: far longer than any

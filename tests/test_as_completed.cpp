@@ -35,6 +35,7 @@
 
 #include <cfutures/cfutures.hpp>
 
+#include "executor_test_util.hpp"
 #include "test_util.hpp"
 
 using namespace std::chrono_literals;
@@ -46,6 +47,7 @@ using cf_test::PENDING_FUTURE;
 using cf_test::RUNNING_FUTURE;
 using cf_test::State;
 using cf_test::SUCCESSFUL_FUTURE;
+using cf_test::what_of;
 
 namespace {
 
@@ -207,13 +209,11 @@ TEST_F(ThreadPoolAsCompletedTest, test_free_reference_yielded_future) {
 
 TEST_F(ThreadPoolAsCompletedTest, test_correct_timeout_exception_msg) {
     std::vector futures_list{CANCELLED_AND_NOTIFIED_FUTURE(), PENDING_FUTURE(), RUNNING_FUTURE(), SUCCESSFUL_FUTURE()};
-    try {
+    const std::string what = what_of<cf::TimeoutError>([&] {
         std::vector<cf::Future<int>> all;
         for (cf::Future<int> f : cf::as_completed(futures_list, 0s)) all.push_back(f);  // list(...)
-        ADD_FAILURE() << "no TimeoutError";
-    } catch (const cf::TimeoutError& e) {
-        EXPECT_STREQ(e.what(), "2 (of 4) futures unfinished");
-    }
+    });
+    EXPECT_EQ(what, "2 (of 4) futures unfinished");
 }
 
 // ============================================================================
@@ -264,13 +264,10 @@ TEST(AsCompletedCppTests, duplicates_collapse) {
     cf::Future<int> p, p2;
     auto d = SUCCESSFUL_FUTURE();
     std::vector<cf::Future<int>> yielded;
-    try {
+    const std::string what = what_of<cf::TimeoutError>([&] {
         for (cf::Future<int> f : cf::as_completed(std::vector{p, p, d, d, p2, p, d}, 0s)) yielded.push_back(f);
-        ADD_FAILURE() << "no TimeoutError";
-    } catch (const cf::TimeoutError& e) {
-        // M counts distinct futures.
-        EXPECT_STREQ(e.what(), "2 (of 3) futures unfinished");
-    }
+    });
+    EXPECT_EQ(what, "2 (of 3) futures unfinished");  // M counts distinct futures
     EXPECT_EQ(yielded, std::vector{d});
 
     // Duplicates through AnyFuture copies and the typed handle they came from.
@@ -291,14 +288,12 @@ TEST(AsCompletedCppTests, timeout_message_after_progress) {
         std::this_thread::sleep_for(10ms);
         a.set_result(1);
     });
-    try {
+    const std::string what = what_of<cf::TimeoutError>([&] {
         for (cf::Future<int> f : cf::as_completed(std::vector{a, b, c, d}, 1s)) {
             yielded.push_back(f);
         }
-        ADD_FAILURE() << "no TimeoutError";
-    } catch (const cf::TimeoutError& e) {
-        EXPECT_STREQ(e.what(), "2 (of 4) futures unfinished");
-    }
+    });
+    EXPECT_EQ(what, "2 (of 4) futures unfinished");
     EXPECT_EQ(yielded, (std::vector{d, a}));
 }
 
@@ -441,12 +436,10 @@ TEST(AsCompletedCppTests, zero_and_negative_timeouts_do_not_block) {
     const auto start = std::chrono::steady_clock::now();
     auto check = [&](auto timeout) {
         std::vector<cf::Future<int>> yielded;
-        try {
+        const std::string what = what_of<cf::TimeoutError>([&] {
             for (auto f : cf::as_completed(std::vector{pending, d}, timeout)) yielded.push_back(f);
-            ADD_FAILURE() << "no TimeoutError";
-        } catch (const cf::TimeoutError& e) {
-            EXPECT_STREQ(e.what(), "1 (of 2) futures unfinished");
-        }
+        });
+        EXPECT_EQ(what, "1 (of 2) futures unfinished");
         EXPECT_EQ(yielded, std::vector{d});
     };
     check(0s);

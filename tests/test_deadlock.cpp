@@ -88,77 +88,60 @@ struct SystemExit {
 
 // ---- the bad objects: cereal's save()/load() stand in for __reduce__ -----------------
 
+/// Runs `misbehave` when encoded; decodes quietly.
+template <void (*misbehave)()>
+struct MisbehavesAtPickle {
+    template <class Archive>
+    void save(Archive&) const {
+        misbehave();
+    }
+    template <class Archive>
+    void load(Archive&) {}
+};
+
+/// Encodes quietly; runs `misbehave` when decoded.
+template <void (*misbehave)()>
+struct MisbehavesAtUnpickle {
+    template <class Archive>
+    void save(Archive&) const {}
+    template <class Archive>
+    void load(Archive&) {
+        misbehave();
+    }
+};
+
+// Crashing or exiting is done in a worker only: in the parent it would end the test
+// program itself.
+void crash_in_worker() {
+    if (cf::is_worker_process()) crash();
+}
+void exit_in_worker() {
+    if (cf::is_worker_process()) exit_process();
+}
+/// In the parent, where exiting would end the test program, raises SystemExit as
+/// Python's sys.exit() does.
+void exit_in_worker_else_system_exit() {
+    exit_in_worker();
+    throw SystemExit{1};
+}
+void throw_system_exit() { throw SystemExit{1}; }
+void throw_pickling_error() { throw PicklingError("Error in pickle"); }
+void throw_unpickling_error() { throw UnpicklingError("Error in unpickle"); }
+
 /// Segfaults when encoded in a worker (as a result).
-struct CrashAtPickle {
-    template <class Archive>
-    void save(Archive&) const {
-        if (cf::is_worker_process()) crash();
-    }
-    template <class Archive>
-    void load(Archive&) {}
-};
-
+using CrashAtPickle = MisbehavesAtPickle<&crash_in_worker>;
 /// Segfaults when decoded in a worker (as an argument).
-struct CrashAtUnpickle {
-    template <class Archive>
-    void save(Archive&) const {}
-    template <class Archive>
-    void load(Archive&) {
-        if (cf::is_worker_process()) crash();
-    }
-};
-
+using CrashAtUnpickle = MisbehavesAtUnpickle<&crash_in_worker>;
 /// Exits when encoded in a worker (as a result).
-struct ExitAtPickle {
-    template <class Archive>
-    void save(Archive&) const {
-        if (cf::is_worker_process()) exit_process();
-    }
-    template <class Archive>
-    void load(Archive&) {}
-};
-
-/// Exits when decoded in a worker. In the parent, where exiting would end the test
-/// program, it raises SystemExit as Python's sys.exit() does.
-struct ExitAtUnpickle {
-    template <class Archive>
-    void save(Archive&) const {}
-    template <class Archive>
-    void load(Archive&) {
-        if (cf::is_worker_process()) exit_process();
-        throw SystemExit{1};
-    }
-};
-
+using ExitAtPickle = MisbehavesAtPickle<&exit_in_worker>;
+/// Exits when decoded in a worker; raises SystemExit when decoded in the parent.
+using ExitAtUnpickle = MisbehavesAtUnpickle<&exit_in_worker_else_system_exit>;
 /// Raises SystemExit (not a std::exception) when encoded.
-struct SystemExitAtPickle {
-    template <class Archive>
-    void save(Archive&) const {
-        throw SystemExit{1};
-    }
-    template <class Archive>
-    void load(Archive&) {}
-};
-
+using SystemExitAtPickle = MisbehavesAtPickle<&throw_system_exit>;
 /// Raises PicklingError when encoded, in whichever process that is.
-struct ErrorAtPickle {
-    template <class Archive>
-    void save(Archive&) const {
-        throw PicklingError("Error in pickle");
-    }
-    template <class Archive>
-    void load(Archive&) {}
-};
-
+using ErrorAtPickle = MisbehavesAtPickle<&throw_pickling_error>;
 /// Raises UnpicklingError when decoded, in whichever process that is.
-struct ErrorAtUnpickle {
-    template <class Archive>
-    void save(Archive&) const {}
-    template <class Archive>
-    void load(Archive&) {
-        throw UnpicklingError("Error in unpickle");
-    }
-};
+using ErrorAtUnpickle = MisbehavesAtUnpickle<&throw_unpickling_error>;
 
 // ---- the functions the workers run -------------------------------------------------
 
@@ -248,15 +231,8 @@ bool says_exited(const std::string& what) {
     return says_worker(what, cf_test::kUnderSanitizer ? "exited with code #" : "exited with code 1");
 }
 
-class ExecutorDeadlockTest : public ::testing::TestWithParam<cf::StartMethod> {
+class ExecutorDeadlockTest : public cf_test::StartMethodTest {
 protected:
-    cf::ProcessPoolOptions options(int max_workers = 2) const {
-        cf::ProcessPoolOptions o;
-        o.max_workers = max_workers;
-        o.start_method = GetParam();
-        return o;
-    }
-
     /// res.result(timeout=TIMEOUT) must raise an `Error`: returns its what(). A timeout
     /// is a deadlock (_fail_on_deadlock): the workers are killed so the test can end.
     template <class Error, class R>
@@ -303,6 +279,19 @@ protected:
         for (pid_t pid : before) {
             EXPECT_NE(std::find(after.begin(), after.end(), pid), after.end()) << "worker " << pid << " was replaced";
         }
+    }
+
+    /// The type_name() of the cf::RemoteError that `res` must fail with: an exception
+    /// outside the std::exception hierarchy (SystemExit) comes back as one.
+    template <class R>
+    static std::string remote_type_of(cf::Future<R> res) {
+        try {
+            res.result(kTimeout);
+        } catch (const cf::RemoteError& e) {
+            return e.type_name();
+        }
+        ADD_FAILURE() << "no exception";
+        return {};
     }
 
     cf_test::DeadlockWatchdog watchdog_{::testing::UnitTest::GetInstance()->current_test_info()->name(), 100s};
@@ -378,13 +367,7 @@ TEST_P(ExecutorDeadlockTest, test_exit_during_func_exec_on_worker_system_exit) {
     // Python's SystemExit comes back from the future; here an exception outside the
     // std::exception hierarchy comes back as a RemoteError naming its type.
     cf::ProcessPoolExecutor executor(options());
-    auto f = executor.submit(&raise_system_exit);
-    try {
-        f.result(kTimeout);
-        ADD_FAILURE() << "no exception";
-    } catch (const cf::RemoteError& e) {
-        EXPECT_EQ(e.type_name(), "deadlock_test::SystemExit");
-    }
+    EXPECT_EQ(remote_type_of(executor.submit(&raise_system_exit)), "deadlock_test::SystemExit");
     expect_pool_alive(executor);
 }
 
@@ -412,13 +395,7 @@ TEST_P(ExecutorDeadlockTest, test_exit_during_result_pickle_on_worker_system_exi
     // Python: SystemExit raised while pickling the result comes back from the future.
     // Here: a non-std exception thrown by save() fails only that future; the worker lives.
     cf::ProcessPoolExecutor executor(options());
-    auto f = executor.submit(&return_instance<SystemExitAtPickle>);
-    try {
-        f.result(kTimeout);
-        ADD_FAILURE() << "no exception";
-    } catch (const cf::RemoteError& e) {
-        EXPECT_EQ(e.type_name(), "deadlock_test::SystemExit");
-    }
+    EXPECT_EQ(remote_type_of(executor.submit(&return_instance<SystemExitAtPickle>)), "deadlock_test::SystemExit");
     expect_pool_alive(executor);
 }
 

@@ -41,6 +41,7 @@
 
 #include <cfutures/cfutures.hpp>
 
+#include "executor_test_util.hpp"
 #include "test_util.hpp"
 
 using namespace std::chrono_literals;
@@ -384,13 +385,8 @@ TEST(FutureTests, test_exception_with_success) {
 TEST(FutureTests, test_multiple_set_result) {
     auto f = create_future(State::PENDING);
     f.set_result(1);
-    try {
-        f.set_result(2);
-        ADD_FAILURE() << "set_result on a finished future did not throw";
-    } catch (const cf::InvalidStateError& e) {
-        EXPECT_TRUE(contains_match(e.what(), "FINISHED: <Future at 0x[0-9a-f]+ state=finished returned int>"))
-            << e.what();
-    }
+    const std::string what = cf_test::what_of<cf::InvalidStateError>([&] { f.set_result(2); });
+    EXPECT_TRUE(contains_match(what, "FINISHED: <Future at 0x[0-9a-f]+ state=finished returned int>")) << what;
     EXPECT_TRUE(f.done());
     EXPECT_EQ(f.result(), 1);
 }
@@ -400,14 +396,10 @@ TEST(FutureTests, test_multiple_set_exception) {
     // Python's ValueError is std::invalid_argument here.
     const auto e = std::make_exception_ptr(std::invalid_argument("bad value"));
     f.set_exception(e);
-    try {
-        f.set_exception(std::make_exception_ptr(std::runtime_error("other")));
-        ADD_FAILURE() << "set_exception on a finished future did not throw";
-    } catch (const cf::InvalidStateError& err) {
-        EXPECT_TRUE(
-            contains_match(err.what(), "FINISHED: <Future at 0x[0-9a-f]+ state=finished raised std::invalid_argument>"))
-            << err.what();
-    }
+    const std::string what = cf_test::what_of<cf::InvalidStateError>(
+        [&] { f.set_exception(std::make_exception_ptr(std::runtime_error("other"))); });
+    EXPECT_TRUE(contains_match(what, "FINISHED: <Future at 0x[0-9a-f]+ state=finished raised std::invalid_argument>"))
+        << what;
     EXPECT_EQ(f.exception(), e);
 }
 
@@ -584,12 +576,7 @@ TEST(FutureCppTests, exceptions_keep_their_dynamic_type) {
     // Through an executor: a task's exception is rethrown with its own type.
     cf::ThreadPoolExecutor ex(2);
     auto h = ex.submit([]() -> int { throw std::out_of_range("from a task"); });
-    try {
-        (void)h.result(kShortTimeout);
-        ADD_FAILURE() << "no exception";
-    } catch (const std::out_of_range& e) {
-        EXPECT_STREQ(e.what(), "from a task");
-    }
+    EXPECT_EQ(cf_test::what_of<std::out_of_range>([&] { (void)h.result(kShortTimeout); }), "from a task");
     // Not even a std::exception.
     auto k = ex.submit([]() -> int { throw 17; });
     try {
@@ -690,29 +677,18 @@ TEST(FutureCppTests, result_inside_callback) {
 TEST(FutureCppTests, second_completion_throws_invalid_state_with_repr) {
     cf::Future<int> f;
     f.set_result(1);
-    try {
-        f.set_result(2);
-        ADD_FAILURE() << "no exception";
-    } catch (const cf::InvalidStateError& e) {
-        EXPECT_NE(std::string(e.what()).find(f.repr()), std::string::npos) << e.what();
-    }
-    try {
-        f.set_exception(std::make_exception_ptr(std::runtime_error("late")));
-        ADD_FAILURE() << "no exception";
-    } catch (const cf::InvalidStateError& e) {
-        EXPECT_NE(std::string(e.what()).find(f.repr()), std::string::npos) << e.what();
-    }
+    std::string what = cf_test::what_of<cf::InvalidStateError>([&] { f.set_result(2); });
+    EXPECT_NE(what.find(f.repr()), std::string::npos) << what;
+    what = cf_test::what_of<cf::InvalidStateError>(
+        [&] { f.set_exception(std::make_exception_ptr(std::runtime_error("late"))); });
+    EXPECT_NE(what.find(f.repr()), std::string::npos) << what;
     EXPECT_EQ(f.result(), 1);
 
     // Python: set_result on a cancelled future raises InvalidStateError too.
     cf::Future<int> c;
     c.cancel();
-    try {
-        c.set_result(2);
-        ADD_FAILURE() << "no exception";
-    } catch (const cf::InvalidStateError& e) {
-        EXPECT_TRUE(contains_match(e.what(), "CANCELLED: <Future at 0x[0-9a-f]+ state=cancelled>")) << e.what();
-    }
+    what = cf_test::what_of<cf::InvalidStateError>([&] { c.set_result(2); });
+    EXPECT_TRUE(contains_match(what, "CANCELLED: <Future at 0x[0-9a-f]+ state=cancelled>")) << what;
     EXPECT_TRUE(c.cancelled());
 
     // InvalidStateError is a cf::Error, so a handler for the module's errors sees it.

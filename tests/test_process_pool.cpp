@@ -84,6 +84,7 @@ using cf_test::contains;
 using cf_test::eventually;
 using cf_test::file_exists;
 using cf_test::kLongWait;
+using cf_test::Point;
 using cf_test::process_exists;
 using cf_test::read_lines;
 using cf_test::TempDir;
@@ -694,17 +695,6 @@ struct CallCounter {
     int operator()() { return ++calls; }
 };
 
-/// A serializable argument and result type of the test's own.
-struct Point {
-    int x = 0;
-    int y = 0;
-    template <class Archive>
-    void serialize(Archive& a) {
-        a(x, y);
-    }
-    bool operator==(const Point&) const = default;
-};
-
 Point swap_point(Point p) { return Point{p.y, p.x}; }
 
 class ProcessPoolCppTest : public ProcessPoolExecutorTest {};
@@ -803,12 +793,7 @@ TEST_P(ProcessPoolCppTest, void_functions_give_future_void) {
 
     auto g = executor.submit(&void_raises, std::string("too long"));
     static_assert(std::is_same_v<decltype(g), cf::Future<void>>);
-    try {
-        g.result();
-        ADD_FAILURE() << "no exception";
-    } catch (const std::length_error& e) {
-        EXPECT_STREQ(e.what(), "too long");
-    }
+    EXPECT_EQ(what_of<std::length_error>(g), "too long");
     // A captureless lambda returning nothing.
     auto h = executor.submit([] {});
     static_assert(std::is_same_v<decltype(h), cf::Future<void>>);

@@ -37,16 +37,8 @@ constexpr auto kTimeout = 30s;
 
 // ---- user types ----------------------------------------------------------------------
 
-/// A serialize() member.
-struct Point {
-    int x = 0;
-    int y = 0;
-    template <class Archive>
-    void serialize(Archive& a) {
-        a(x, y);
-    }
-    bool operator==(const Point&) const = default;
-};
+/// A serialize() member (the process pool tests' shared Point).
+using cf_test::Point;
 
 Point scale(Point p, int k) { return {p.x * k, p.y * k}; }
 Point twice(const Point& p) { return scale(p, 2); }
@@ -215,14 +207,8 @@ bool aslr_enabled() {
 
 // ---- the fixture -------------------------------------------------------------------------------
 
-class SerializationTest : public ::testing::TestWithParam<cf::StartMethod> {
+class SerializationTest : public cf_test::StartMethodTest {
 protected:
-    cf::ProcessPoolOptions options(int max_workers = 2) const {
-        cf::ProcessPoolOptions o;
-        o.max_workers = max_workers;
-        o.start_method = GetParam();
-        return o;
-    }
     cf::ProcessPoolExecutor ex_{options()};
     cf_test::DeadlockWatchdog watchdog_{::testing::UnitTest::GetInstance()->current_test_info()->name(), 100s};
 };
@@ -319,12 +305,7 @@ TEST_P(SerializationTest, test_std_types_through_map) {
 
 TEST_P(SerializationTest, test_registered_exception_comes_back_as_itself) {
     auto f = ex_.submit(&throw_my_error, 42);
-    try {
-        f.result(kTimeout);
-        ADD_FAILURE() << "no exception";
-    } catch (const MyError& e) {
-        EXPECT_STREQ(e.what(), "my error 42");
-    }
+    EXPECT_EQ(cf_test::what_of<MyError>([&] { f.result(kTimeout); }), "my error 42");
     // The standard hierarchy is known without registration.
     EXPECT_THROW(ex_.submit(&at_index, std::vector<int>{1}, 5).result(kTimeout), std::out_of_range);
 }

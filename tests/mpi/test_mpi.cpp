@@ -50,7 +50,10 @@
 #include <cfutures/detail/type_name.hpp>
 #include <cfutures/mpi.hpp>
 
+#include "executor_test_util.hpp"
+
 using namespace std::chrono_literals;
+using cf_test::what_of;
 
 // ---- what the workers run (the same program, so function pointers travel) --------------
 
@@ -432,12 +435,7 @@ TEST_F(MPIExecutorTest, map_failed_call_rethrows_at_its_position_only) {
         auto it = results.begin();
         while (it != results.end()) {
             if (position == 3) {
-                try {
-                    (void)*it;
-                    ADD_FAILURE() << "position 3 did not throw";
-                } catch (const std::out_of_range& e) {
-                    EXPECT_STREQ(e.what(), "item 3");
-                }
+                EXPECT_EQ(what_of<std::out_of_range>([&] { (void)*it; }), "item 3");
             } else {
                 EXPECT_EQ(*it, position * 10);
             }
@@ -511,30 +509,10 @@ TEST_F(MPIExecutorTest, map_unordered_failed_call_throws_in_its_turn) {
 // ---- exceptions -----------------------------------------------------------------------------
 
 TEST_F(MPIExecutorTest, exceptions_keep_their_type_and_what) {
-    try {
-        (void)ex().submit(&throw_out_of_range, 7).result();
-        ADD_FAILURE() << "no exception";
-    } catch (const std::out_of_range& e) {
-        EXPECT_STREQ(e.what(), "index 7");
-    }
-    try {
-        (void)ex().submit(&throw_invalid_argument).result();
-        ADD_FAILURE() << "no exception";
-    } catch (const std::invalid_argument& e) {
-        EXPECT_STREQ(e.what(), "bad argument");
-    }
-    try {
-        (void)ex().submit(&throw_cf_timeout).result();
-        ADD_FAILURE() << "no exception";
-    } catch (const cf::TimeoutError& e) {
-        EXPECT_STREQ(e.what(), "raised by the callable");
-    }
-    try {
-        (void)ex().submit(&throw_registered).result();
-        ADD_FAILURE() << "no exception";
-    } catch (const RegisteredError& e) {
-        EXPECT_STREQ(e.what(), "known everywhere");
-    }
+    EXPECT_EQ(what_of<std::out_of_range>(ex().submit(&throw_out_of_range, 7)), "index 7");
+    EXPECT_EQ(what_of<std::invalid_argument>(ex().submit(&throw_invalid_argument)), "bad argument");
+    EXPECT_EQ(what_of<cf::TimeoutError>(ex().submit(&throw_cf_timeout)), "raised by the callable");
+    EXPECT_EQ(what_of<RegisteredError>(ex().submit(&throw_registered)), "known everywhere");
 }
 
 TEST_F(MPIExecutorTest, unknown_exception_types_become_remote_error) {
@@ -899,12 +877,8 @@ TEST(MPIWorkerDeathTest, killed_worker_fails_every_unfinished_future) {
     expect_broken_by_death(slow);
     expect_broken_by_death(big);
     for (auto& f : queued) expect_broken_by_death(f);
-    try {
-        (void)ex->submit(&add, 1, 2);
-        ADD_FAILURE() << "submit did not throw";
-    } catch (const cf::BrokenExecutor& e) {
-        EXPECT_NE(std::string(e.what()).find(" died"), std::string::npos) << e.what();
-    }
+    const std::string what = what_of<cf::BrokenExecutor>([&] { (void)ex->submit(&add, 1, 2); });
+    EXPECT_NE(what.find(" died"), std::string::npos) << what;
     EXPECT_THROW((void)ex->map(&square, std::vector{1, 2}), cf::BrokenExecutor);
     destroy_in_time(ex);
 }
