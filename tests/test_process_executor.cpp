@@ -140,6 +140,14 @@ int fail_on(int x, int bad) {
 
 void touch_file(std::string path) { touch(path); }
 
+bool is_odd(long x) { return x % 2 != 0; }
+
+/// x / 10 as a double; throws for multiples of 3 (a chunk of 7 then mixes values and failures).
+double tenth_unless_multiple_of_three(long x) {
+    if (x % 3 == 0) throw std::domain_error("multiple of three: " + std::to_string(x));
+    return static_cast<double>(x) / 10;
+}
+
 /// Appends x to `log`; waits for `gate` unless x is 0.
 int log_and_wait(int x, std::string log, std::string gate) {
     append_line(log, std::to_string(x));
@@ -410,6 +418,33 @@ TEST_P(ProcessExecutorCppTest, map_chunksize_failed_call_fails_only_its_own_posi
         }
         EXPECT_THROW(py_next(results), StopIteration);
     }
+}
+
+// The failures come first, last and in between in a chunk: a chunk whose calls all return
+// travels as one block of values, one with failures item by item (both layouts checked).
+TEST_P(ProcessExecutorCppTest, map_chunks_with_several_failures_keep_every_position) {
+    for (std::size_t chunksize : {std::size_t{7}, std::size_t{2}, std::size_t{1000}}) {
+        SCOPED_TRACE("chunksize=" + std::to_string(chunksize));
+        auto results = executor.map(&tenth_unless_multiple_of_three, std::views::iota(0L, 50L),
+                                    cf::MapOptions{.chunksize = chunksize});
+        for (long x = 0; x < 50; ++x) {
+            if (x % 3 == 0) {
+                EXPECT_EQ(what_of<std::domain_error>([&] { (void)py_next(results); }),
+                          "multiple of three: " + std::to_string(x));
+            } else {
+                EXPECT_EQ(py_next(results), static_cast<double>(x) / 10) << "position " << x;
+            }
+        }
+        EXPECT_THROW(py_next(results), StopIteration);
+    }
+}
+
+// bool results travel as a block of bytes too (and are not kept in a std::vector<bool>).
+TEST_P(ProcessExecutorCppTest, map_chunks_of_bools_keep_their_values) {
+    std::vector<bool> expected;
+    for (long x = 0; x < 30; ++x) expected.push_back(x % 2 != 0);
+    const auto got = executor.map(&is_odd, std::views::iota(0L, 30L), cf::MapOptions{.chunksize = 8}).to_vector();
+    EXPECT_EQ(std::vector<bool>(got.begin(), got.end()), expected);
 }
 
 TEST_P(ProcessExecutorCppTest, map_chunksize_with_buffersize_and_endless_input) {

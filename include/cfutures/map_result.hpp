@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include <cfutures/detail/chunk_outcomes.hpp>
 #include <cfutures/detail/deadline.hpp>
 #include <cfutures/executor.hpp>
 #include <cfutures/future.hpp>
@@ -31,17 +32,10 @@ public:
     virtual std::optional<Unit> next() = 0;
 };
 
-/// The value type map() yields for a call returning R (void calls yield std::monostate).
-template <class R>
-using map_value_t = std::conditional_t<std::is_void_v<R>, std::monostate, R>;
-
 inline void check_map_options(const MapOptions& o) {
     if (o.chunksize < 1) throw std::invalid_argument("map: chunksize must be >= 1, got 0");
     if (o.buffersize && *o.buffersize == 0) throw std::invalid_argument("map: buffersize must be >= 1, got 0");
 }
-
-template <class R>
-using ChunkOutcomes = std::vector<std::variant<map_value_t<R>, std::exception_ptr>>;
 
 }  // namespace detail
 
@@ -167,9 +161,7 @@ private:
                 throw;
             }
         }
-        auto& item = (*chunk_)[index_];
-        if (auto* e = std::get_if<std::exception_ptr>(&item)) std::rethrow_exception(*e);
-        return std::move(std::get<0>(item));
+        return chunk_->take(index_);
     }
 
     void pop_front() {

@@ -138,15 +138,13 @@ private:
                 current_ = chunk.result();
             } catch (...) {  // failed as a whole (e.g. a broken executor): one error in its place
                 current_.emplace();
-                current_->push_back(std::current_exception());
+                current_->push_exception(std::current_exception());
             }
             ++it_;
         }
     }
     value_type take() {
-        auto& item = (*current_)[index_];
-        if (auto* e = std::get_if<std::exception_ptr>(&item)) std::rethrow_exception(*e);
-        return std::move(std::get<0>(item));
+        return current_->take(index_);
     }
     void advance() {
         ++index_;

@@ -50,6 +50,10 @@ namespace detail {
 
 namespace {
 
+/// A worker whose socket has this much not yet taken gets no more calls for now: they
+/// would only wait in the manager's memory, and could no longer be cancelled.
+constexpr std::size_t kMaxUnsentBytes = 256 * 1024;
+
 /// How long the manager polls for replies before it blocks in epoll_wait.
 constexpr std::chrono::microseconds kPollBeforeBlocking{50};
 
@@ -296,7 +300,7 @@ private:
         const std::size_t window = window_.size(now);
         Worker* best = nullptr;
         for (auto& [key, w] : workers_) {
-            if (w.retiring || w.told_to_exit) continue;
+            if (w.retiring || w.told_to_exit || w.out.size() - w.out_pos > kMaxUnsentBytes) continue;
             if (w.in_flight.empty()) return &w;  // idle workers are reused first
             if (w.in_flight.size() < window && (!best || w.in_flight.size() < best->in_flight.size())) best = &w;
         }
@@ -399,8 +403,8 @@ private:
             }
             w.out_pos += static_cast<std::size_t>(n);
         }
-        if (w.out_pos == w.out.size()) {
-            w.out.clear();
+        if (w.out_pos == w.out.size() || w.out_pos > kMaxUnsentBytes) {
+            w.out.erase(0, w.out_pos);  // what was sent goes, lest the buffer only grow
             w.out_pos = 0;
         }
         const bool want = w.out_pos < w.out.size();

@@ -5,6 +5,7 @@
 //
 // Call bytes:   CodeRef(invoker) | callable | args...        (cereal binary)
 // Reply bytes:  u8 status | result (ok) or RaisedInfo (raised)
+// Chunk reply:  u64 count | u8 ChunkLayout | the outcomes
 // A chunk (map with chunksize > 1) is one call whose reply holds one
 // outcome per item, so one failed item fails only its own position.
 #pragma once
@@ -38,6 +39,10 @@ namespace cf::detail {
 using Invoker = void (*)(Decoder& in, std::string& reply);
 
 enum class ReplyStatus : std::uint8_t { ok = 0, raised = 1 };
+
+/// How a chunk's reply lays out its outcomes, after the count: one status and outcome per
+/// item, or (arithmetic results, when no call threw) the values' bytes as one block.
+enum class ChunkLayout : std::uint8_t { per_item = 0, raw_values = 1 };
 
 /// An exception as it travels from a worker.
 struct RaisedInfo {
@@ -192,8 +197,37 @@ struct RemoteChunk {
         // One encoder for the whole chunk, as the parent decodes it with one decoder.
         std::optional<Encoder> e(std::in_place, reply);
         (*e)(count);
-        for (auto& args : items) {
-            if (!append_outcome<R>(reply, *e, [&]() -> R { return std::apply(fn, std::move(args)); },
+        std::size_t done = 0;
+        if constexpr (std::is_arithmetic_v<R>) {
+            // The calls of a chunk usually all return: their values go as one block.
+            reply.push_back(static_cast<char>(ChunkLayout::raw_values));
+            const std::size_t at = reply.size();
+            reply.resize(at + count * sizeof(R));
+            try {
+                for (; done < count; ++done) {
+                    const R value = std::apply(fn, std::move(items[done]));
+                    std::memcpy(reply.data() + at + done * sizeof(R), &value, sizeof value);
+                }
+                return;
+            } catch (...) {
+                // Call `done` threw: the chunk goes per item after all, values so far first.
+                const std::string values = reply.substr(at, done * sizeof(R));
+                reply.resize(at - 1);
+                reply.push_back(static_cast<char>(ChunkLayout::per_item));
+                for (std::size_t i = 0; i < done; ++i) {
+                    reply.push_back(static_cast<char>(ReplyStatus::ok));
+                    reply.append(values, i * sizeof(R), sizeof(R));
+                }
+                reply.push_back(static_cast<char>(ReplyStatus::raised));
+                Encoder fresh(reply);
+                fresh(describe_current_exception(describe_call<F, Args...>()));
+                ++done;
+            }
+        } else {
+            reply.push_back(static_cast<char>(ChunkLayout::per_item));
+        }
+        for (; done < count; ++done) {
+            if (!append_outcome<R>(reply, *e, [&]() -> R { return std::apply(fn, std::move(items[done])); },
                                    &describe_call<F, Args...>)) {
                 e.emplace(reply);
             }
@@ -235,6 +269,7 @@ std::string encode_chunk(const Fn& fn, const std::vector<std::tuple<Args...>>& i
     e(invoker_ref<RemoteChunk<Fn, Args...>>());
     encode_callable(e, fn);
     if constexpr (raw_chunk_items_v<Args...>) {
+        out.reserve(out.size() + sizeof(std::uint64_t) + items.size() * sizeof(std::get<0>(items.front())));
         e(static_cast<std::uint64_t>(items.size()));
         for (const auto& item : items) {  // the encoder writes through: `out` is up to date
             out.append(reinterpret_cast<const char*>(&std::get<0>(item)), sizeof(std::get<0>(item)));
@@ -304,9 +339,27 @@ void complete_chunk(StateBase* state, std::string_view reply) {
     {
         Decoder d(reply);  // gone before the future completes, as in complete_call
         std::uint64_t count = 0;
-        d(count);
-        items.reserve(static_cast<std::size_t>(count));
-        for (std::uint64_t i = 0; i < count; ++i) items.push_back(decode_outcome<R>(d));
+        std::uint8_t layout = 0;
+        d(count, layout);
+        if (layout == static_cast<std::uint8_t>(ChunkLayout::raw_values)) {
+            if constexpr (std::is_arithmetic_v<R>) {
+                if (count > d.remaining() / sizeof(R)) throw std::runtime_error("corrupt reply: fewer bytes than values");
+                items.assign_raw(d.peek(count * sizeof(R)), static_cast<std::size_t>(count));
+            } else {
+                throw std::runtime_error("corrupt reply: raw values of a type that is not arithmetic");
+            }
+        } else {
+            if (count > d.remaining()) throw std::runtime_error("corrupt reply: fewer bytes than outcomes");
+            items.reserve(static_cast<std::size_t>(count));
+            for (std::uint64_t i = 0; i < count; ++i) {
+                auto outcome = decode_outcome<R>(d);
+                if (auto* e = std::get_if<std::exception_ptr>(&outcome)) {
+                    items.push_exception(std::move(*e));
+                } else {
+                    items.push_value(std::move(std::get<0>(outcome)));
+                }
+            }
+        }
     }
     try {
         static_cast<ResultState<ChunkOutcomes<R>>*>(state)->set_result(std::move(items));
