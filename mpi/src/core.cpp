@@ -39,6 +39,11 @@ using cf::detail::StateBase;
 /// out or a goodbye is awaited.
 constexpr auto kWatchInterval = std::chrono::milliseconds(10);
 
+/// A worker with calls of this many bytes in flight gets no more for now, whatever the
+/// call window says: map() chunks of thousands of items would otherwise queue by the
+/// megabyte in MPI's buffers, where they can no longer be cancelled.
+constexpr std::size_t kMaxInFlightBytes = 256 * 1024;
+
 std::mutex g_world_mutex;
 bool g_world_claimed = false;  // guarded by g_world_mutex
 /// The serving ranks of the job (world ownership) that said who they are: each says it once,
@@ -107,7 +112,7 @@ class MPICore : public std::enable_shared_from_this<MPICore> {
 public:
     MPICore(MPI_Comm comm, std::vector<int> workers, Ownership ownership, std::string initializer)
         : comm_(comm), ownership_(ownership), initializer_(std::move(initializer)) {
-        for (int rank : workers) workers_.push_back(Worker{rank, {}, {}, std::nullopt, false});
+        for (int rank : workers) workers_.emplace_back(rank);
         if (ownership_ == Ownership::world) {
             std::lock_guard g(g_world_mutex);
             for (auto& w : workers_) {
@@ -165,12 +170,15 @@ public:
 
 private:
     struct Worker {
+        explicit Worker(int r) : rank(r) {}
         int rank;
         struct Sent {
             std::uint64_t id;
             CallWindow::Clock::time_point at;
+            std::size_t bytes;
         };
         std::deque<Sent> in_flight;  // in the order sent
+        std::size_t in_flight_bytes = 0;
         CallWindow::Clock::time_point last_reply{};
         std::optional<ProcessId> process;  // set when it runs on this host (its kTagHello says)
         bool dead = false;
@@ -251,14 +259,19 @@ private:
         Worker* best = nullptr;
         for (auto& w : workers_) {
             if (w.in_flight.empty()) return &w;
-            if (w.in_flight.size() < window && (!best || w.in_flight.size() < best->in_flight.size())) best = &w;
+            if (w.in_flight.size() < window && w.in_flight_bytes < kMaxInFlightBytes &&
+                (!best || w.in_flight.size() < best->in_flight.size()))
+                best = &w;
         }
         return best;
     }
 
+    /// Sends the queued calls the workers' windows allow, in batches per worker of at most
+    /// kMaxBatchBytes (unless one call is larger).
     bool dispatch() {
         const auto now = CallWindow::Clock::now();
         bool any = false;
+        std::vector<std::string> batches(workers_.size());
         while (!queue_.empty()) {
             const std::uint64_t id = queue_.front();
             auto it = calls_.find(id);
@@ -277,12 +290,15 @@ private:
                 calls_.erase(it);
                 continue;
             }
-            std::string msg(sizeof id, '\0');
-            std::memcpy(msg.data(), &id, sizeof id);
-            msg += call.bytes;
+            std::string& batch = batches[static_cast<std::size_t>(w - workers_.data())];
+            if (!fits_in_batch(batch, call.bytes.size())) post(w->rank, kTagCall, std::exchange(batch, {}));
+            append_item(batch, id, call.bytes);
+            w->in_flight.push_back({id, now, call.bytes.size()});
+            w->in_flight_bytes += call.bytes.size();
             std::string().swap(call.bytes);
-            post(w->rank, kTagCall, std::move(msg));
-            w->in_flight.push_back({id, now});
+        }
+        for (std::size_t i = 0; i < batches.size(); ++i) {
+            if (!batches[i].empty()) post(workers_[i].rank, kTagCall, std::move(batches[i]));
         }
         return any;
     }
@@ -328,14 +344,19 @@ private:
                 hello(st.MPI_SOURCE);
                 continue;
             }
-            std::uint64_t id = 0;
-            std::memcpy(&id, buf_.data(), sizeof id);
-            std::string_view body(buf_.data() + sizeof id, buf_.size() - sizeof id);
             if (st.MPI_TAG == kTagFatal) {
+                const std::string_view body = std::string_view(buf_).substr(std::min(buf_.size(), sizeof(std::uint64_t)));
                 break_executor("worker rank " + std::to_string(st.MPI_SOURCE) + ": " + std::string(body));
                 return any;
             }
-            complete(st.MPI_SOURCE, id, body);
+            std::size_t pos = 0;
+            std::uint64_t id = 0;
+            std::string_view reply;
+            while (next_item(buf_, pos, id, reply)) complete(st.MPI_SOURCE, id, reply);
+            if (pos != buf_.size()) {
+                break_executor("worker rank " + std::to_string(st.MPI_SOURCE) + " sent a cut batch of replies");
+                return any;
+            }
         }
     }
 
@@ -432,6 +453,7 @@ private:
             const auto now = CallWindow::Clock::now();
             window_.record(pos->at, w.last_reply, now);
             w.last_reply = now;
+            w.in_flight_bytes -= pos->bytes;
             w.in_flight.erase(pos);
         }
         auto it = calls_.find(id);
@@ -480,7 +502,10 @@ private:
         }
         calls_.clear();
         queue_.clear();
-        for (auto& w : workers_) w.in_flight.clear();
+        for (auto& w : workers_) {
+            w.in_flight.clear();
+            w.in_flight_bytes = 0;
+        }
     }
 
     /// Waits for the sends, then gives the workers back according to the ownership.

@@ -3,6 +3,7 @@
 // CFUTURES_MPI_POOL switch.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -24,6 +25,62 @@ void send_bytes(MPI_Comm comm, int root, int tag, std::uint64_t id, const std::s
     MPI_Send(msg.data(), static_cast<int>(msg.size()), MPI_BYTE, root, tag, comm);
 }
 
+/// Runs the initializer's call; a failure is reported (the root breaks the executor).
+void run_initializer(MPI_Comm comm, int root, std::string_view call) {
+    std::string reply;
+    try {
+        cf::detail::run_encoded_call(call, reply);
+    } catch (const std::exception& e) {
+        send_bytes(comm, root, kTagFatal, 0, std::string("could not decode the initializer: ") + e.what());
+        return;
+    }
+    if (!reply.empty() && reply[0] == static_cast<char>(cf::detail::ReplyStatus::raised)) {
+        cf::detail::Decoder d(reply.data() + 1, reply.size() - 1);
+        cf::detail::RaisedInfo info;
+        try {
+            d(info);
+        } catch (...) {
+        }
+        send_bytes(comm, root, kTagFatal, 0, "the initializer raised " + info.type_name + ": " + info.what);
+    }
+}
+
+/// Runs a batch of calls. Their replies leave together too, unless that would hold a
+/// finished result back for long behind a slow call, as in the process pool's workers.
+/// `replies` and `reply` are buffers kept from batch to batch.
+void serve_batch(MPI_Comm comm, int root, std::string_view batch, std::string& replies, std::string& reply) {
+    const auto flush = [&] {
+        if (replies.empty()) return;
+        MPI_Send(replies.data(), static_cast<int>(replies.size()), MPI_BYTE, root, kTagReply, comm);
+        replies.clear();
+    };
+    auto flushed_at = std::chrono::steady_clock::now();
+    std::size_t pos = 0;
+    std::uint64_t id = 0;
+    std::string_view call;
+    while (next_item(batch, pos, id, call)) {
+        reply.clear();
+        try {
+            cf::detail::run_encoded_call(call, reply);
+        } catch (const std::exception& e) {
+            // Unlike a process pool, a worker cannot just die here (it would take the job
+            // down): it reports, and the root breaks the executor.
+            flush();
+            send_bytes(comm, root, kTagFatal, id, std::string("could not decode a call: ") + e.what());
+            continue;
+        }
+        if (!fits_in_batch(replies, reply.size())) flush();
+        append_item(replies, id, reply);
+        const auto now = std::chrono::steady_clock::now();
+        if (now - flushed_at > std::chrono::microseconds(50)) {
+            flush();
+            flushed_at = now;
+        }
+    }
+    flush();
+    if (pos != batch.size()) send_bytes(comm, root, kTagFatal, 0, "could not decode a batch of calls: it was cut");
+}
+
 }  // namespace
 
 void serve(MPI_Comm comm, int root) {
@@ -31,6 +88,7 @@ void serve(MPI_Comm comm, int root) {
     const ProcessId self = this_process();
     send_bytes(comm, root, kTagHello, self.pid, encode_process_body(self));
     std::string buf;
+    std::string replies;
     std::string reply;
     Backoff backoff;
     for (;;) {
@@ -53,34 +111,11 @@ void serve(MPI_Comm comm, int root) {
             if (st.MPI_TAG == kTagExit) return;
             continue;
         }
-        std::uint64_t id = 0;
-        std::string_view call(buf);
-        if (st.MPI_TAG == kTagCall) {
-            std::memcpy(&id, buf.data(), sizeof id);
-            call.remove_prefix(sizeof id);
-        }
-        reply.clear();
-        try {
-            cf::detail::run_encoded_call(call, reply);
-        } catch (const std::exception& e) {
-            // Unlike a process pool, a worker cannot just die here (it would take the job
-            // down): it reports, and the root breaks the executor.
-            send_bytes(comm, root, kTagFatal, id, std::string("could not decode a call: ") + e.what());
-            continue;
-        }
         if (st.MPI_TAG == kTagInit) {
-            if (!reply.empty() && reply[0] == static_cast<char>(cf::detail::ReplyStatus::raised)) {
-                cf::detail::Decoder d(reply.data() + 1, reply.size() - 1);
-                cf::detail::RaisedInfo info;
-                try {
-                    d(info);
-                } catch (...) {
-                }
-                send_bytes(comm, root, kTagFatal, 0, "the initializer raised " + info.type_name + ": " + info.what);
-            }
+            run_initializer(comm, root, buf);
             continue;
         }
-        send_bytes(comm, root, kTagReply, id, reply);
+        serve_batch(comm, root, buf, replies, reply);
     }
 }
 

@@ -329,6 +329,23 @@ TEST_F(MPIExecutorTest, submit_large_arguments_and_results) {
     EXPECT_EQ(ex().submit(&echo, big).result(), big);
 }
 
+// Calls and replies travel in batches of up to 60 KiB: calls of every size around that
+// limit, submitted together, each come back whole and to their own future.
+TEST_F(MPIExecutorTest, calls_of_mixed_sizes_batched_together_keep_their_bytes) {
+    std::vector<std::string> args;
+    for (std::size_t size : {0, 1, 20'000, 61'000, 200'000, 7, 30'000, 30'000, 59'000}) {
+        for (int copy = 0; copy < 3; ++copy) {
+            std::string s(size, 'x');
+            for (std::size_t i = 0; i < s.size(); i += 97) s[i] = static_cast<char>('a' + (i + args.size()) % 26);
+            args.push_back(std::move(s));
+        }
+    }
+    std::vector<cf::Future<std::string>> fs;
+    for (const auto& a : args) fs.push_back(ex().submit(&echo, a));
+    for (std::size_t i = 0; i < args.size(); ++i) EXPECT_EQ(fs[i].result(), args[i]) << "call " << i;
+    EXPECT_EQ(ex().map(&echo, args, cf::MapOptions{.chunksize = 4}).to_vector(), args);
+}
+
 TEST_F(MPIExecutorTest, calls_run_in_other_processes_on_every_worker) {
     std::vector<cf::Future<long>> fs;
     for (int i = 0; i < 4 * kWorkers; ++i) fs.push_back(ex().submit(&sleep_then_pid, 100));
