@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: builds cfutures and runs the whole CTest suite three times,
-#   plain     build/check-plain  RelWithDebInfo, -DCFUTURES_WERROR=ON
+#   plain     build/check-plain  RelWithDebInfo (-O2 -g1), -DCFUTURES_WERROR=ON
 #   asan      build/check-asan   -DCFUTURES_SANITIZE=address,undefined
 #   tsan      build/check-tsan   -DCFUTURES_SANITIZE=thread
 # (warnings are errors in the plain build; sanitizer builds only report them)
@@ -105,7 +105,8 @@ run_config() {
 
 for config in $configs; do
     case $config in
-        plain) run_config plain -DCFUTURES_WERROR=ON -DCFUTURES_SANITIZE= ;;
+        # Line tables only (-g1): full debug info made every test file compile 1.6x slower.
+        plain) run_config plain -DCFUTURES_WERROR=ON -DCFUTURES_SANITIZE= "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" ;;
         # Sanitizer builds: -O1 with line tables only, which compiles much faster and still
         # gives sanitizer reports their file:line (the suite is built three times in CI).
         asan) run_config asan -DCFUTURES_WERROR=OFF -DCFUTURES_SANITIZE=address,undefined "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" ;;
