@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <cfutures/detail/call_book.hpp>
 #include <cfutures/detail/call_window.hpp>
 #include <cfutures/detail/type_name.hpp>
 #include <cfutures/errors.hpp>
@@ -31,6 +32,7 @@ namespace cf::mpi {
 namespace detail {
 
 namespace {
+using cf::detail::CallBook;
 using cf::detail::CallWindow;
 using cf::detail::ReplyDecoder;
 using cf::detail::StateBase;
@@ -79,11 +81,7 @@ std::string describe_current_exception_text() {
     return cf::detail::exception_type_name(e) + ": " + cf::detail::exception_message(e);
 }
 
-struct Call {
-    StateBase* state = nullptr;  // one reference, released when the call ends
-    std::string bytes;           // u64 id | encoded call; dropped once sent
-    ReplyDecoder decode = nullptr;
-};
+using Call = cf::detail::PendingCall;
 
 struct Send {
     MPI_Request request = MPI_REQUEST_NULL;
@@ -135,17 +133,7 @@ public:
 
     void submit(StateBase* state, std::string bytes, ReplyDecoder decode) {
         std::unique_lock lk(mutex_);
-        if (!broken_.empty()) {
-            const std::string why = broken_;
-            lk.unlock();
-            state->release();
-            throw BrokenExecutor(why);
-        }
-        if (shutdown_) {
-            lk.unlock();
-            state->release();
-            throw std::runtime_error("cannot schedule new futures after shutdown");
-        }
+        cf::detail::refuse_if_closed<BrokenExecutor>(lk, broken_, shutdown_, state);
         submitted_.push_back(Call{state, std::move(bytes), decode});
         lk.unlock();
         cv_.notify_one();
@@ -210,14 +198,14 @@ private:
             progressed = dispatch() || progressed;
             progressed = receive() || progressed;
             progressed = reap_sends(/*all=*/!progressed) || progressed;
-            if (!calls_.empty() || !sends_.empty()) watch_workers();
+            if (!book_.empty() || !sends_.empty()) watch_workers();
             // After a death, sends to the dead worker never complete: release_workers() drops them.
-            if (shutting_down_ && calls_.empty() && (sends_.empty() || worker_died_)) return;
+            if (shutting_down_ && book_.empty() && (sends_.empty() || worker_died_)) return;
             if (progressed) {
                 backoff.reset();
                 continue;
             }
-            if (calls_.empty() && sends_.empty()) {
+            if (book_.empty() && sends_.empty()) {
                 // Nothing out: sleep until a submit or a shutdown.
                 std::unique_lock lk(mutex_);
                 cv_.wait(lk, [&] { return !submitted_.empty() || shutdown_; });
@@ -237,20 +225,8 @@ private:
             cancel = std::exchange(cancel_requested_, false);
         }
         const bool any = !fresh.empty();
-        for (Call& c : fresh) {
-            const std::uint64_t id = next_id_++;
-            calls_.emplace(id, std::move(c));
-            queue_.push_back(id);
-        }
-        if (cancel) {
-            for (std::uint64_t id : queue_) {
-                auto it = calls_.find(id);
-                it->second.state->cancel();
-                it->second.state->release();
-                calls_.erase(it);
-            }
-            queue_.clear();
-        }
+        book_.enqueue(fresh);
+        if (cancel) book_.cancel_queued();
         return any || cancel;
     }
 
@@ -270,33 +246,16 @@ private:
     /// kMaxBatchBytes (unless one call is larger).
     bool dispatch() {
         const auto now = CallWindow::Clock::now();
-        bool any = false;
         std::vector<std::string> batches(workers_.size());
-        while (!queue_.empty()) {
-            const std::uint64_t id = queue_.front();
-            auto it = calls_.find(id);
-            Call& call = it->second;
-            Worker* w = call.state->cancelled() ? nullptr : pick_worker(now);
-            if (!w && !call.state->cancelled()) break;
-            bool run = false;
-            try {
-                run = call.state->set_running_or_notify_cancel();
-            } catch (const InvalidStateError&) {
-            }
-            queue_.pop_front();
-            any = true;
-            if (!run) {
-                call.state->release();
-                calls_.erase(it);
-                continue;
-            }
-            std::string& batch = batches[static_cast<std::size_t>(w - workers_.data())];
-            if (!fits_in_batch(batch, call.bytes.size())) post(w->rank, kTagCall, std::exchange(batch, {}));
-            append_item(batch, id, call.bytes);
-            w->in_flight.push_back({id, now, call.bytes.size()});
-            w->in_flight_bytes += call.bytes.size();
-            std::string().swap(call.bytes);
-        }
+        const bool any = book_.dispatch([&] { return pick_worker(now); },
+                                        [&](Worker& w, std::uint64_t id, const std::string& bytes) {
+                                            std::string& batch = batches[static_cast<std::size_t>(&w - workers_.data())];
+                                            if (!fits_in_batch(batch, bytes.size()))
+                                                post(w.rank, kTagCall, std::exchange(batch, {}));
+                                            append_item(batch, id, bytes);
+                                            w.in_flight.push_back({id, now, bytes.size()});
+                                            w.in_flight_bytes += bytes.size();
+                                        });
         for (std::size_t i = 0; i < batches.size(); ++i) {
             if (!batches[i].empty()) post(workers_[i].rank, kTagCall, std::move(batches[i]));
         }
@@ -456,21 +415,17 @@ private:
             w.in_flight_bytes -= pos->bytes;
             w.in_flight.erase(pos);
         }
-        auto it = calls_.find(id);
-        if (it == calls_.end()) return;  // failed already when the executor broke
-        Call call = std::move(it->second);
-        calls_.erase(it);
+        std::optional<Call> taken = book_.take(id);
+        if (!taken) return;  // failed already when the executor broke
+        Call& call = *taken;
         try {
             call.decode(call.state, reply);
         } catch (...) {
             // User load() code may throw anything. Broken first (so a submit after this future
-            // failed throws), then this running call fails too: it is no longer in calls_.
+            // failed throws), then this running call fails too: it is no longer in the book.
             const std::string why = "a result could not be decoded: " + describe_current_exception_text();
             break_executor(why);
-            try {
-                call.state->set_exception(std::make_exception_ptr(BrokenExecutor("the MPI executor is not usable anymore: " + why)));
-            } catch (const InvalidStateError&) {
-            }
+            CallBook::fail(call.state, std::make_exception_ptr(BrokenExecutor("the MPI executor is not usable anymore: " + why)));
             call.state->release();
             return;
         }
@@ -484,24 +439,10 @@ private:
             std::lock_guard g(mutex_);
             if (broken_.empty()) broken_ = message;
             shutdown_ = true;
-            for (Call& c : submitted_) calls_.emplace(next_id_++, std::move(c));
-            submitted_.clear();
+            book_.enqueue(submitted_);  // failed below with the others
         }
         shutting_down_ = true;
-        const auto error = std::make_exception_ptr(BrokenExecutor(message));
-        for (auto& [id, c] : calls_) {
-            if (c.state->running()) {
-                try {
-                    c.state->set_exception(error);
-                } catch (const InvalidStateError&) {
-                }
-            } else {
-                c.state->abandon(error);
-            }
-            c.state->release();
-        }
-        calls_.clear();
-        queue_.clear();
+        book_.fail_all(std::make_exception_ptr(BrokenExecutor(message)));
         for (auto& w : workers_) {
             w.in_flight.clear();
             w.in_flight_bytes = 0;
@@ -585,9 +526,7 @@ private:
     bool worker_died_ = false;                       // a watched worker is gone
     std::optional<std::string> broken_by_death_;     // found while receiving, not yet acted on
     std::chrono::steady_clock::time_point next_watch_{};
-    std::uint64_t next_id_ = 1;
-    std::unordered_map<std::uint64_t, Call> calls_;
-    std::deque<std::uint64_t> queue_;
+    CallBook book_;  // every unfinished call; those not sent yet, queued
     CallWindow window_;  // calls in flight per worker
     std::list<Send> sends_;
     std::string buf_;

@@ -1,7 +1,7 @@
 // ProcessPoolExecutor's manager: one thread per pool that owns the workers.
 //
 //   submit() ──► submitted_ (mutex) ──eventfd──► manager thread
-//                                                 │ queue_ (not yet sent; still cancellable)
+//                                                 │ CallBook (not yet sent: still cancellable)
 //                                                 ▼
 //                                worker sockets (non-blocking, batched writes)
 //                                                 │           ▲ replies
@@ -38,6 +38,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include <cfutures/detail/call_book.hpp>
 #include <cfutures/detail/call_window.hpp>
 #include <cfutures/detail/type_name.hpp>
 #include <cfutures/errors.hpp>
@@ -86,11 +87,7 @@ int default_process_count() {
     return hw ? static_cast<int>(hw) : 1;
 }
 
-struct Call {
-    StateBase* state = nullptr;  // one reference, released when the call ends
-    std::string bytes;           // dropped once sent
-    ReplyDecoder decode = nullptr;
-};
+using Call = PendingCall;
 
 struct Worker {
     pid_t pid = -1;
@@ -154,17 +151,7 @@ public:
 
     void submit(StateBase* state, std::string bytes, ReplyDecoder decode) {
         std::unique_lock lk(mutex_);
-        if (!broken_.empty()) {
-            const std::string why = broken_;
-            lk.unlock();
-            state->release();
-            throw BrokenProcessPool(why);
-        }
-        if (shutdown_) {
-            lk.unlock();
-            state->release();
-            throw std::runtime_error("cannot schedule new futures after shutdown");
-        }
+        cf::detail::refuse_if_closed<BrokenProcessPool>(lk, broken_, shutdown_, state);
         if (!manager_.joinable()) {
             try {
                 manager_ = std::thread([self = shared_from_this()] { self->manager_main(); });
@@ -279,21 +266,8 @@ private:
             shutting_down_ = shutdown_;
             cancel = std::exchange(cancel_requested_, false);
         }
-        for (Call& c : fresh) {
-            const std::uint64_t id = next_id_++;
-            calls_.emplace(id, std::move(c));
-            queue_.push_back(id);
-        }
-        if (cancel) {
-            // shutdown(cancel_futures=true): what has not been sent is cancelled.
-            for (std::uint64_t id : queue_) {
-                auto it = calls_.find(id);
-                it->second.state->cancel();
-                it->second.state->release();
-                calls_.erase(it);
-            }
-            queue_.clear();
-        }
+        book_.enqueue(fresh);
+        if (cancel) book_.cancel_queued();  // shutdown(cancel_futures=true): what has not been sent
     }
 
     Worker* pick_worker(CallWindow::Clock::time_point now) {
@@ -318,32 +292,12 @@ private:
 
     void dispatch() {
         const auto now = CallWindow::Clock::now();
-        while (!queue_.empty()) {
-            const std::uint64_t id = queue_.front();
-            auto it = calls_.find(id);
-            Call& call = it->second;
-            // A worker first: once started (RUNNING) a call cannot go back to waiting.
-            Worker* w = call.state->cancelled() ? nullptr : pick_worker(now);
-            if (!w && !call.state->cancelled()) return;  // every worker is busy
-            // Python's contract: set_running_or_notify_cancel before running; a cancelled call is dropped.
-            bool run = false;
-            try {
-                run = call.state->set_running_or_notify_cancel();
-            } catch (const InvalidStateError&) {
-                run = false;  // completed by hand while queued
-            }
-            if (!run) {
-                call.state->release();
-                calls_.erase(it);
-                queue_.pop_front();
-                continue;
-            }
-            wire::append_frame(w->out, wire::Kind::call, id, call.bytes);
-            std::string().swap(call.bytes);  // the arguments are not kept once sent
-            w->in_flight.push_back({id, now});
-            if (max_tasks_ > 0 && ++w->sent >= max_tasks_) w->retiring = true;
-            queue_.pop_front();
-        }
+        book_.dispatch([&] { return pick_worker(now); },
+                       [&](Worker& w, std::uint64_t id, const std::string& bytes) {
+                           wire::append_frame(w.out, wire::Kind::call, id, bytes);
+                           w.in_flight.push_back({id, now});
+                           if (max_tasks_ > 0 && ++w.sent >= max_tasks_) w.retiring = true;
+                       });
     }
 
     Worker& spawn_worker() {
@@ -462,9 +416,9 @@ private:
             window_.record(w.in_flight.front().at, w.last_reply, now);
             w.last_reply = now;
             w.in_flight.pop_front();
-            auto it = calls_.find(h.id);
-            Call call = std::move(it->second);
-            calls_.erase(it);
+            std::optional<Call> taken = book_.take(h.id);
+            if (!taken) continue;  // failed already
+            Call& call = *taken;
             try {
                 call.decode(call.state, payload);
             } catch (...) {
@@ -474,7 +428,7 @@ private:
                 // RUNNING, so it fails through set_exception (abandon fails PENDING ones only).
                 const std::string why = "a result could not be decoded: " + describe_current_exception_text();
                 break_pool(why);
-                complete_broken(call.state, std::make_exception_ptr(BrokenProcessPool(std::string(kBrokenPrefix) + ": " + why)));
+                CallBook::fail(call.state, std::make_exception_ptr(BrokenProcessPool(std::string(kBrokenPrefix) + ": " + why)));
                 call.state->release();
                 return open;
             }
@@ -509,7 +463,7 @@ private:
     }
 
     bool graceful_exit_done() {
-        if (!shutting_down_ || !queue_.empty() || !calls_.empty()) return false;
+        if (!shutting_down_ || !book_.empty()) return false;
         {
             std::lock_guard g(mutex_);
             if (!submitted_.empty()) return false;
@@ -530,30 +484,13 @@ private:
         {
             std::lock_guard g(mutex_);
             if (broken_.empty()) broken_ = message;
-            for (Call& c : submitted_) calls_.emplace(next_id_++, std::move(c));
-            submitted_.clear();
+            book_.enqueue(submitted_);  // failed below with the others
             for (pid_t pid : live_pids_) ::kill(pid, SIGKILL);
         }
         broken_here_ = message;
         const auto error = std::make_exception_ptr(BrokenProcessPool(
             message + ". A process in the process pool was terminated abruptly while the future was running or pending."));
-        for (auto& [id, c] : calls_) {
-            complete_broken(c.state, error);
-            c.state->release();
-        }
-        calls_.clear();
-        queue_.clear();
-    }
-
-    static void complete_broken(StateBase* state, const std::exception_ptr& error) {
-        if (state->running()) {
-            try {
-                state->set_exception(error);
-            } catch (const InvalidStateError&) {
-            }
-        } else {
-            state->abandon(error);
-        }
+        book_.fail_all(error);
     }
 
     /// Waits for every worker still alive (after a break they were SIGKILLed) so none is left a zombie.
@@ -593,10 +530,8 @@ private:
     // The manager thread's own.
     bool shutting_down_ = false;
     std::string broken_here_;
-    std::uint64_t next_id_ = 1;
     std::uint64_t next_worker_key_ = 1;
-    std::unordered_map<std::uint64_t, Call> calls_;  // every unfinished call the manager knows
-    std::deque<std::uint64_t> queue_;                // ids not sent yet
+    CallBook book_;  // every unfinished call the manager knows; those not sent yet, queued
     CallWindow window_;                              // calls in flight per worker
     std::unordered_map<std::uint64_t, Worker> workers_;
     char read_chunk_[64 * 1024];

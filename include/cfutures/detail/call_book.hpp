@@ -1,0 +1,141 @@
+// The calls a remote executor's manager thread knows about, shared by the
+// process pool and the MPI executors: every unfinished call by id, and which
+// of them have not been sent yet (those are still cancellable, as Python's
+// pending work items before they move to the call queue).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include <cfutures/detail/remote_call.hpp>
+#include <cfutures/detail/shared_state.hpp>
+#include <cfutures/errors.hpp>
+
+namespace cf::detail {
+
+/// A submitted call, as the manager holds it.
+struct PendingCall {
+    StateBase* state = nullptr;  // one reference, released when the call ends
+    std::string bytes;           // the encoded call; dropped once sent
+    ReplyDecoder decode = nullptr;
+};
+
+/// The submit side's refusal, under the submitters' lock `lk`: a broken executor throws
+/// Broken(why), a shut-down one std::runtime_error, as Python. The state (which the
+/// manager would have owned) is released, and `lk` unlocked first. Returns otherwise.
+template <class Broken>
+void refuse_if_closed(std::unique_lock<std::mutex>& lk, const std::string& broken, bool shutdown, StateBase* state) {
+    if (broken.empty() && !shutdown) return;
+    const std::string why = broken;
+    lk.unlock();
+    state->release();
+    if (!why.empty()) throw Broken(why);
+    throw std::runtime_error("cannot schedule new futures after shutdown");
+}
+
+class CallBook {
+public:
+    [[nodiscard]] bool empty() const noexcept { return calls_.empty(); }
+
+    /// Gives ids to freshly submitted calls (taken out of `fresh`) and queues them for sending.
+    void enqueue(std::deque<PendingCall>& fresh) {
+        for (PendingCall& c : fresh) {
+            const std::uint64_t id = next_id_++;
+            calls_.emplace(id, std::move(c));
+            queue_.push_back(id);
+        }
+        fresh.clear();
+    }
+
+    /// shutdown(cancel_futures=true): cancels every call not sent yet.
+    void cancel_queued() {
+        for (std::uint64_t id : queue_) {
+            auto it = calls_.find(id);
+            it->second.state->cancel();
+            it->second.state->release();
+            calls_.erase(it);
+        }
+        queue_.clear();
+    }
+
+    /// Sends queued calls, oldest first, while `pick()` finds a worker (a Worker*, or null
+    /// when every worker is busy): each call becomes RUNNING before `send(worker, id, call)`
+    /// ships its bytes, as Python's set_running_or_notify_cancel; a call cancelled (or
+    /// completed by hand) while queued is dropped without a worker. Returns whether any
+    /// call left the queue.
+    template <class Pick, class Send>
+    bool dispatch(Pick&& pick, Send&& send) {
+        bool any = false;
+        while (!queue_.empty()) {
+            const std::uint64_t id = queue_.front();
+            auto it = calls_.find(id);
+            PendingCall& call = it->second;
+            // A worker first: once started (RUNNING) a call cannot go back to waiting.
+            auto* worker = call.state->cancelled() ? nullptr : pick();
+            if (!worker && !call.state->cancelled()) break;  // every worker is busy
+            bool run = false;
+            try {
+                run = call.state->set_running_or_notify_cancel();
+            } catch (const InvalidStateError&) {
+                run = false;  // completed by hand while queued
+            }
+            queue_.pop_front();
+            any = true;
+            if (!run) {
+                call.state->release();
+                calls_.erase(it);
+                continue;
+            }
+            send(*worker, id, std::as_const(call.bytes));
+            std::string().swap(call.bytes);  // the arguments are not kept once sent
+        }
+        return any;
+    }
+
+    /// The call with `id`, out of the book; nullopt when there is none (it failed already).
+    std::optional<PendingCall> take(std::uint64_t id) {
+        auto it = calls_.find(id);
+        if (it == calls_.end()) return std::nullopt;
+        PendingCall call = std::move(it->second);
+        calls_.erase(it);
+        return call;
+    }
+
+    /// Fails every call in the book with `error` (see fail).
+    void fail_all(const std::exception_ptr& error) {
+        for (auto& [id, c] : calls_) {
+            fail(c.state, error);
+            c.state->release();
+        }
+        calls_.clear();
+        queue_.clear();
+    }
+
+    /// Fails one call's state with `error`: a running one through set_exception, a pending
+    /// one through abandon (which leaves a cancelled one cancelled).
+    static void fail(StateBase* state, const std::exception_ptr& error) {
+        if (state->running()) {
+            try {
+                state->set_exception(error);
+            } catch (const InvalidStateError&) {
+                // completed by hand while it ran: the hand wins, as in Python
+            }
+        } else {
+            state->abandon(error);
+        }
+    }
+
+private:
+    std::uint64_t next_id_ = 1;
+    std::unordered_map<std::uint64_t, PendingCall> calls_;  // every unfinished call
+    std::deque<std::uint64_t> queue_;                        // ids not sent yet, oldest first
+};
+
+}  // namespace cf::detail
