@@ -23,6 +23,8 @@
 #include <utility>
 #include <vector>
 
+#include <cfutures/cfutures.hpp>
+
 #if defined(__SANITIZE_THREAD__)
 // libstdc++ is not built with ThreadSanitizer: the reference count of a
 // std::exception_ptr (atomics inside libsupc++) is invisible to it, so when the
@@ -40,6 +42,13 @@ using namespace std::chrono_literals;
 /// A generous bound for things that should take microseconds: only a real bug
 /// (a deadlock, a lost wake-up) makes a test hit it.
 inline constexpr auto kLongWait = 30s;
+
+/// ExecutorMixin's check at the end of a test that started at `t1`: a test lasting
+/// far too long points to a synchronization issue (a wait that only a timeout ended).
+inline void expect_test_not_too_long(std::chrono::steady_clock::time_point t1) {
+    const auto dt = std::chrono::steady_clock::now() - t1;
+    EXPECT_LT(dt, 300s) << "synchronization issue: test lasted too long";
+}
 
 /// A one-shot gate: tasks wait() until the test calls open().
 class Gate {
@@ -243,6 +252,24 @@ std::string what_of(F&& f) {
         return {};
     }
     ADD_FAILURE() << "threw nothing";
+    return {};
+}
+
+/// Runs `f`, a submit() or map() on an executor that was shut down, which must throw
+/// the plain std::runtime_error of Python's RuntimeError, not a BrokenExecutor: that is
+/// a std::runtime_error too, so it is caught first to tell the two apart. Returns the
+/// what() (and records a failure otherwise). `call` names the call in the failure
+/// messages; the caller checks the message, so a failing check reports the caller's line.
+template <class F>
+std::string what_of_call_after_shutdown(F&& f, const char* call = "submit") {
+    try {
+        std::forward<F>(f)();
+        ADD_FAILURE() << call << " after shutdown did not throw";
+    } catch (const cf::BrokenExecutor& e) {
+        ADD_FAILURE() << call << " after shutdown threw BrokenExecutor: " << e.what();
+    } catch (const std::runtime_error& e) {
+        return e.what();
+    }
     return {};
 }
 

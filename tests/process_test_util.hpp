@@ -24,6 +24,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <ostream>
 #include <sstream>
 #include <string>
@@ -84,6 +85,16 @@ protected:
     }
 };
 
+/// The options of a pool of `max_workers` workers started by `method`, no
+/// initializer, and workers replaced after `max_tasks_per_child` calls if given.
+inline cf::ProcessPoolOptions process_pool_options(cf::StartMethod method, int max_workers,
+                                                   std::optional<int> max_tasks_per_child = std::nullopt) {
+    return cf::ProcessPoolOptions{.max_workers = max_workers,
+                                  .start_method = method,
+                                  .initializer = {},
+                                  .max_tasks_per_child = max_tasks_per_child};
+}
+
 /// A user type with a serialize() member, sent to a worker as an argument and
 /// back as a result.
 struct Point {
@@ -121,6 +132,32 @@ public:
 
 private:
     std::string path_;
+};
+
+/// ExecutorMixin + ProcessPool{Fork,Forkserver,Spawn}Mixin of Python's tests: one
+/// pool of worker_count workers per test, started by the test's method (its
+/// parameter), shut down (wait=true) at the end, and a temporary directory for the
+/// file events. A test lasting too long fails: it points to a synchronization issue.
+class ProcessPoolTest : public ::testing::TestWithParam<cf::StartMethod> {
+protected:
+    static constexpr int worker_count = 2;
+
+    void TearDown() override {
+        executor.shutdown(/*wait=*/true);
+        expect_test_not_too_long(t1);
+    }
+
+    [[nodiscard]] cf::StartMethod method() const { return GetParam(); }
+    [[nodiscard]] bool is_fork() const { return method() == cf::StartMethod::Fork; }
+    [[nodiscard]] cf::ProcessPoolOptions options(int max_workers,
+                                                 std::optional<int> max_tasks_per_child = std::nullopt) const {
+        return process_pool_options(method(), max_workers, max_tasks_per_child);
+    }
+
+    // The directory is made before the pool and removed after it.
+    TempDir dir;
+    std::chrono::steady_clock::time_point t1 = std::chrono::steady_clock::now();
+    cf::ProcessPoolExecutor executor{options(worker_count)};
 };
 
 // ---- file events: usable in the test and in workers ---------------------------------

@@ -58,6 +58,8 @@ using cf_test::append_line;
 using cf_test::contains;
 using cf_test::file_exists;
 using cf_test::kLongWait;
+using cf_test::process_pool_options;
+using cf_test::ProcessPoolTest;
 using cf_test::py_next;
 using cf_test::read_lines;
 using cf_test::StopIteration;
@@ -65,6 +67,7 @@ using cf_test::TempDir;
 using cf_test::touch;
 using cf_test::wait_for_file;
 using cf_test::what_of;
+using cf_test::what_of_call_after_shutdown;
 
 namespace {
 
@@ -157,28 +160,8 @@ int log_and_wait(int x, std::string log, std::string gate) {
 
 // ---- the fixture --------------------------------------------------------------------
 
-cf::ProcessPoolOptions pool_options(cf::StartMethod method, int max_workers) {
-    return cf::ProcessPoolOptions{
-        .max_workers = max_workers, .start_method = method, .initializer = {}, .max_tasks_per_child = std::nullopt};
-}
-
 /// ExecutorMixin with ProcessPool{Fork,Forkserver,Spawn}Mixin.
-class ProcessExecutorTest : public ::testing::TestWithParam<cf::StartMethod> {
-protected:
-    static constexpr int worker_count = 2;
-
-    void TearDown() override {
-        executor.shutdown(/*wait=*/true);
-        const auto dt = std::chrono::steady_clock::now() - t1;
-        EXPECT_LT(dt, 300s) << "synchronization issue: test lasted too long";
-    }
-
-    [[nodiscard]] cf::StartMethod method() const { return GetParam(); }
-
-    TempDir dir;
-    std::chrono::steady_clock::time_point t1 = std::chrono::steady_clock::now();
-    cf::ProcessPoolExecutor executor{pool_options(GetParam(), worker_count)};
-};
+class ProcessExecutorTest : public ProcessPoolTest {};
 
 template <class Ex, class... Args>
 concept can_submit = requires(Ex& ex, Args&&... args) { ex.submit(std::forward<Args>(args)...); };
@@ -361,7 +344,7 @@ TEST_P(ProcessExecutorTest, test_max_workers_negative) {
         SCOPED_TRACE(number);
         std::string msg = what_of<std::invalid_argument>([&] { cf::ProcessPoolExecutor e(number); });
         EXPECT_TRUE(contains(msg, "max_workers must be greater than 0")) << msg;
-        msg = what_of<std::invalid_argument>([&] { cf::ProcessPoolExecutor e(pool_options(method(), number)); });
+        msg = what_of<std::invalid_argument>([&] { cf::ProcessPoolExecutor e(process_pool_options(method(), number)); });
         EXPECT_TRUE(contains(msg, "max_workers must be greater than 0")) << msg;
     }
 }
@@ -509,22 +492,11 @@ TEST_P(ProcessExecutorCppTest, map_result_destroyed_early_cancels_unstarted_call
 TEST_P(ProcessExecutorCppTest, map_and_submit_after_shutdown_throw_runtime_error) {
     cf::Executor& base = executor;  // shutdown() through the abstract base
     base.shutdown();
-    try {
-        (void)executor.map(&str, std::vector{1, 2, 3}).to_vector();
-        ADD_FAILURE() << "map after shutdown did not throw";
-    } catch (const cf::BrokenExecutor&) {
-        ADD_FAILURE() << "map after shutdown threw BrokenExecutor";
-    } catch (const std::runtime_error& e) {
-        EXPECT_TRUE(contains(e.what(), "shutdown")) << e.what();
-    }
-    try {
-        (void)executor.submit(&mul, 1, 2);
-        ADD_FAILURE() << "submit after shutdown did not throw";
-    } catch (const cf::BrokenExecutor&) {
-        ADD_FAILURE() << "submit after shutdown threw BrokenExecutor";
-    } catch (const std::runtime_error& e) {
-        EXPECT_TRUE(contains(e.what(), "shutdown")) << e.what();
-    }
+    const std::string map_msg = what_of_call_after_shutdown(
+        [&] { (void)executor.map(&str, std::vector{1, 2, 3}).to_vector(); }, "map");
+    EXPECT_TRUE(contains(map_msg, "shutdown")) << map_msg;
+    const std::string submit_msg = what_of_call_after_shutdown([&] { (void)executor.submit(&mul, 1, 2); });
+    EXPECT_TRUE(contains(submit_msg, "shutdown")) << submit_msg;
 }
 
 TEST_P(ProcessExecutorCppTest, map_with_generous_timeout_yields_everything) {

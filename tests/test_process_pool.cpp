@@ -86,6 +86,8 @@ using cf_test::file_exists;
 using cf_test::kLongWait;
 using cf_test::Point;
 using cf_test::process_exists;
+using cf_test::process_pool_options;
+using cf_test::ProcessPoolTest;
 using cf_test::read_lines;
 using cf_test::TempDir;
 using cf_test::touch;
@@ -159,37 +161,8 @@ pid_t id_of(const EventfulGCObj&) { return ::getpid(); }
 
 // ---- the fixture --------------------------------------------------------------------
 
-cf::ProcessPoolOptions pool_options(cf::StartMethod method, int max_workers,
-                                    std::optional<int> max_tasks_per_child = std::nullopt) {
-    return cf::ProcessPoolOptions{.max_workers = max_workers,
-                                  .start_method = method,
-                                  .initializer = {},
-                                  .max_tasks_per_child = max_tasks_per_child};
-}
-
-/// ExecutorMixin + ProcessPool{Fork,Spawn,Forkserver}Mixin: one pool of
-/// worker_count workers per test, shut down (wait=true) at the end.
-class ProcessPoolExecutorTest : public ::testing::TestWithParam<cf::StartMethod> {
-protected:
-    static constexpr int worker_count = 2;
-
-    void TearDown() override {
-        executor.shutdown(/*wait=*/true);
-        const auto dt = std::chrono::steady_clock::now() - t1;
-        EXPECT_LT(dt, 300s) << "synchronization issue: test lasted too long";
-    }
-
-    [[nodiscard]] cf::StartMethod method() const { return GetParam(); }
-    [[nodiscard]] bool is_fork() const { return method() == cf::StartMethod::Fork; }
-    [[nodiscard]] cf::ProcessPoolOptions options(int max_workers,
-                                                 std::optional<int> max_tasks_per_child = std::nullopt) const {
-        return pool_options(method(), max_workers, max_tasks_per_child);
-    }
-
-    TempDir dir;
-    std::chrono::steady_clock::time_point t1 = std::chrono::steady_clock::now();
-    cf::ProcessPoolExecutor executor{options(worker_count)};
-};
+/// ExecutorMixin + ProcessPool{Fork,Spawn,Forkserver}Mixin.
+class ProcessPoolExecutorTest : public ProcessPoolTest {};
 
 /// The force-shutdown operations of FORCE_SHUTDOWN_PARAMS, and the signal each sends.
 struct ForceShutdown {
@@ -446,7 +419,7 @@ namespace {
 void run_stranded_worker_exit_test(cf::StartMethod method, const TempDir& dir, bool shutdown, bool drop_reference) {
     const auto started = dir.file("started");
     const auto gate = dir.file("gate");
-    auto executor = std::make_unique<cf::ProcessPoolExecutor>(pool_options(method, 1, 1));
+    auto executor = std::make_unique<cf::ProcessPoolExecutor>(process_pool_options(method, 1, 1));
     std::vector<cf::Future<int>> futs;
     for (int i = 0; i < 3; ++i) futs.push_back(executor->submit(&report_wait_return, started, gate, i));
     // Wait until the worker is inside the first call, so that it exits at its limit

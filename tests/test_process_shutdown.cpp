@@ -64,6 +64,8 @@ using cf_test::DeadlockWatchdog;
 using cf_test::eventually;
 using cf_test::kLongWait;
 using cf_test::process_exists;
+using cf_test::process_pool_options;
+using cf_test::ProcessPoolTest;
 using cf_test::read_lines;
 using cf_test::TempDir;
 using cf_test::touch;
@@ -71,6 +73,7 @@ using cf_test::wait_for_file;
 using cf_test::wait_for_lines;
 using cf_test::wait_reaped;
 using cf_test::what_of;
+using cf_test::what_of_call_after_shutdown;
 
 namespace {
 
@@ -122,36 +125,8 @@ std::set<pid_t> check_abs_results(const std::vector<std::pair<int, pid_t>>& resu
 
 // ---- the fixture --------------------------------------------------------------------
 
-cf::ProcessPoolOptions pool_options(cf::StartMethod method, int max_workers,
-                                    std::optional<int> max_tasks_per_child = std::nullopt) {
-    return cf::ProcessPoolOptions{.max_workers = max_workers,
-                                  .start_method = method,
-                                  .initializer = {},
-                                  .max_tasks_per_child = max_tasks_per_child};
-}
-
 /// ExecutorMixin + ProcessPool{Fork,Forkserver,Spawn}Mixin + ExecutorShutdownTest.
-class ProcessPoolShutdownTest : public ::testing::TestWithParam<cf::StartMethod> {
-protected:
-    static constexpr int worker_count = 2;
-
-    void TearDown() override {
-        executor.shutdown(/*wait=*/true);
-        const auto dt = std::chrono::steady_clock::now() - t1;
-        EXPECT_LT(dt, 300s) << "synchronization issue: test lasted too long";
-    }
-
-    [[nodiscard]] cf::StartMethod method() const { return GetParam(); }
-    [[nodiscard]] bool is_fork() const { return method() == cf::StartMethod::Fork; }
-    [[nodiscard]] cf::ProcessPoolOptions options(int max_workers,
-                                                 std::optional<int> max_tasks_per_child = std::nullopt) const {
-        return pool_options(method(), max_workers, max_tasks_per_child);
-    }
-
-    TempDir dir;
-    std::chrono::steady_clock::time_point t1 = std::chrono::steady_clock::now();
-    cf::ProcessPoolExecutor executor{options(worker_count)};
-};
+class ProcessPoolShutdownTest : public ProcessPoolTest {};
 
 }  // namespace
 
@@ -161,14 +136,8 @@ protected:
 
 TEST_P(ProcessPoolShutdownTest, test_run_after_shutdown) {
     executor.shutdown();
-    try {
-        (void)executor.submit(&mul, 2, 5);
-        ADD_FAILURE() << "submit after shutdown did not throw";
-    } catch (const cf::BrokenExecutor& e) {
-        ADD_FAILURE() << "submit after shutdown threw BrokenExecutor: " << e.what();
-    } catch (const std::runtime_error& e) {
-        EXPECT_TRUE(contains(e.what(), "cannot schedule new futures after shutdown")) << e.what();
-    }
+    const std::string msg = what_of_call_after_shutdown([&] { (void)executor.submit(&mul, 2, 5); });
+    EXPECT_TRUE(contains(msg, "cannot schedule new futures after shutdown")) << msg;
 }
 
 TEST_P(ProcessPoolShutdownTest, test_interpreter_shutdown) {
