@@ -111,6 +111,7 @@ public:
     MPICore(MPI_Comm comm, std::vector<int> workers, Ownership ownership, std::string initializer)
         : comm_(comm), ownership_(ownership), initializer_(std::move(initializer)) {
         for (int rank : workers) workers_.emplace_back(rank);
+        batches_.resize(workers_.size());
         if (ownership_ == Ownership::world) {
             std::lock_guard g(g_world_mutex);
             for (auto& w : workers_) {
@@ -246,18 +247,17 @@ private:
     /// kMaxBatchBytes (unless one call is larger).
     bool dispatch() {
         const auto now = CallWindow::Clock::now();
-        std::vector<std::string> batches(workers_.size());
         const bool any = book_.dispatch([&] { return pick_worker(now); },
                                         [&](Worker& w, std::uint64_t id, const std::string& bytes) {
-                                            std::string& batch = batches[static_cast<std::size_t>(&w - workers_.data())];
+                                            std::string& batch = batches_[static_cast<std::size_t>(&w - workers_.data())];
                                             if (!fits_in_batch(batch, bytes.size()))
                                                 post(w.rank, kTagCall, std::exchange(batch, {}));
                                             append_item(batch, id, bytes);
                                             w.in_flight.push_back({id, now, bytes.size()});
                                             w.in_flight_bytes += bytes.size();
                                         });
-        for (std::size_t i = 0; i < batches.size(); ++i) {
-            if (!batches[i].empty()) post(workers_[i].rank, kTagCall, std::move(batches[i]));
+        for (std::size_t i = 0; i < batches_.size(); ++i) {
+            if (!batches_[i].empty()) post(workers_[i].rank, kTagCall, std::exchange(batches_[i], {}));
         }
         return any;
     }
@@ -527,6 +527,7 @@ private:
     std::optional<std::string> broken_by_death_;     // found while receiving, not yet acted on
     std::chrono::steady_clock::time_point next_watch_{};
     CallBook book_;  // every unfinished call; those not sent yet, queued
+    std::vector<std::string> batches_;  // dispatch()'s batch per worker, empty between turns
     CallWindow window_;  // calls in flight per worker
     std::list<Send> sends_;
     std::string buf_;
