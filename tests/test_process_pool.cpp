@@ -814,4 +814,16 @@ TEST_P(ProcessPoolCppTest, workers_start_on_demand_except_with_fork) {
     for (pid_t pid : pids) EXPECT_FALSE(process_exists(pid)) << "worker " << pid << " not reaped by shutdown()";
 }
 
+TEST_P(ProcessPoolCppTest, fork_workers_are_all_started_when_the_first_submit_returns) {
+    // Forked before the manager thread exists, on the submitting thread: the fork then
+    // copies no thread of the pool in the middle of anything (process_pool.cpp, submit).
+    if (!is_fork()) GTEST_SKIP() << "only Fork starts its workers up front";
+    const auto started = dir.file("started");
+    const auto gate = dir.file("gate");
+    auto f = executor.submit(&report_wait_return, started, gate, 7);
+    EXPECT_EQ(executor.worker_pids().size(), static_cast<std::size_t>(worker_count));
+    touch(gate);
+    EXPECT_EQ(f.result(kLongWait), 7);
+}
+
 INSTANTIATE_TEST_SUITE_P(StartMethod, ProcessPoolCppTest, cf_test::kAllStartMethods, cf_test::StartMethodName{});

@@ -154,6 +154,14 @@ public:
         cf::detail::refuse_if_closed<BrokenProcessPool>(lk, broken_, shutdown_, state);
         if (!manager_.joinable()) {
             try {
+                // As Python, forked workers are all started up front, before the manager
+                // thread exists and before the parent grows more state; and from here, with
+                // submitters held on the lock, so that no thread of ours is inside the
+                // allocator at the fork (GCC 12's ThreadSanitizer does not make its
+                // allocator fork-safe: a forked worker could block on its lock forever).
+                if (method_ == StartMethod::Fork) {
+                    while (static_cast<int>(workers_.size()) < max_workers_) live_pids_.insert(start_worker().pid);
+                }
                 manager_ = std::thread([self = shared_from_this()] { self->manager_main(); });
             } catch (...) {
                 lk.unlock();
@@ -222,10 +230,6 @@ private:
     }
 
     void run_loop() {
-        if (method_ == StartMethod::Fork) {
-            // As Python: forked workers are all started up front, before the parent grows more state.
-            while (static_cast<int>(workers_.size()) < max_workers_) spawn_worker();
-        }
         std::vector<epoll_event> events(64);
         for (;;) {
             take_submitted();
@@ -301,6 +305,14 @@ private:
     }
 
     Worker& spawn_worker() {
+        Worker& w = start_worker();
+        std::lock_guard g(mutex_);
+        live_pids_.insert(w.pid);
+        return w;
+    }
+
+    /// Starts a worker process and adds it to workers_; the caller records its pid.
+    Worker& start_worker() {
         int sv[2];
         if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("cfutures: socketpair");
         pid_t pid = -1;
@@ -332,10 +344,6 @@ private:
         ::epoll_ctl(epfd_, EPOLL_CTL_ADD, w.sock, &ev);
         ev.data.u64 = key * 4 + kTagPidfd;
         ::epoll_ctl(epfd_, EPOLL_CTL_ADD, w.pidfd, &ev);
-        {
-            std::lock_guard g(mutex_);
-            live_pids_.insert(pid);
-        }
         if (!initializer_.empty()) wire::append_frame(w.out, wire::Kind::init, 0, initializer_);
         return w;
     }
