@@ -192,6 +192,10 @@ bool StateBase::wait(const Deadline& deadline) const noexcept {
     if (done()) return true;
     if (deadline && Clock::now() >= *deadline) return false;  // a zero timeout does not even spin
     if (spin_for([this] { return done(); }, kSpinBeforePark)) return true;
+    if (WaitHelper* helper = wait_helper()) {
+        helper->help(*this, deadline);
+        if (done()) return true;
+    }
     std::uint32_t w = word_.load(std::memory_order_acquire);
     for (;;) {
         if (is_done(static_cast<FutureState>(w & kStateMask))) return true;

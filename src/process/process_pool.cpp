@@ -43,6 +43,7 @@
 #include <cfutures/detail/type_name.hpp>
 #include <cfutures/errors.hpp>
 
+#include "express_lane.hpp"
 #include "launcher.hpp"
 #include "wire.hpp"
 
@@ -107,6 +108,7 @@ struct Worker {
     std::size_t out_pos = 0;
     wire::FrameReader in;
     std::string fatal;  // what the worker said before dying, if anything
+    std::shared_ptr<express::Lane> lane;  // null with max_tasks_per_child (calls are counted there)
 };
 
 // epoll tags: the worker's key times 4 plus the kind of fd.
@@ -160,13 +162,23 @@ public:
                 // allocator at the fork (GCC 12's ThreadSanitizer does not make its
                 // allocator fork-safe: a forked worker could block on its lock forever).
                 if (method_ == StartMethod::Fork) {
-                    while (static_cast<int>(workers_.size()) < max_workers_) live_pids_.insert(start_worker().pid);
+                    while (static_cast<int>(workers_.size()) < max_workers_) register_worker_locked(start_worker());
                 }
                 manager_ = std::thread([self = shared_from_this()] { self->manager_main(); });
             } catch (...) {
                 lk.unlock();
                 state->release();
                 throw;
+            }
+        }
+        // An idle worker's express lane, unless calls submitted before wait for a worker
+        // (they would be overtaken).
+        if (submitted_.empty() && !calls_queued_.load(std::memory_order_relaxed)) {
+            for (const auto& lane : lanes_) {
+                if (lane->try_start(state, bytes, decode)) {
+                    state->set_wait_helper(lane);
+                    return;
+                }
             }
         }
         const bool was_empty = submitted_.empty();
@@ -236,6 +248,7 @@ private:
             if (!broken_here_.empty()) return;
             dispatch();
             flush_all();
+            update_lanes();
             if (graceful_exit_done()) return;
             const int n = wait_for_events(events);
             if (n < 0) {
@@ -264,11 +277,19 @@ private:
     void take_submitted() {
         std::deque<Call> fresh;
         bool cancel = false;
+        std::string lane_failure;
         {
             std::lock_guard g(mutex_);
             fresh.swap(submitted_);
+            // Set under the lock: a submitter after this point sees it and queues behind them.
+            if (!fresh.empty()) calls_queued_.store(true, std::memory_order_relaxed);
             shutting_down_ = shutdown_;
             cancel = std::exchange(cancel_requested_, false);
+            lane_failure = std::exchange(lane_failure_, {});
+        }
+        if (!lane_failure.empty()) {
+            break_pool(lane_failure);
+            return;
         }
         book_.enqueue(fresh);
         if (cancel) book_.cancel_queued();  // shutdown(cancel_futures=true): what has not been sent
@@ -279,6 +300,7 @@ private:
         Worker* best = nullptr;
         for (auto& [key, w] : workers_) {
             if (w.retiring || w.told_to_exit || w.out.size() - w.out_pos > kMaxUnsentBytes) continue;
+            if (w.lane && !w.lane->revoke()) continue;  // running a call from its express lane
             if (w.in_flight.empty()) return &w;  // idle workers are reused first
             if (w.in_flight.size() < window && (!best || w.in_flight.size() < best->in_flight.size())) best = &w;
         }
@@ -302,16 +324,23 @@ private:
                            w.in_flight.push_back({id, now});
                            if (max_tasks_ > 0 && ++w.sent >= max_tasks_) w.retiring = true;
                        });
+        if (!book_.has_queued()) calls_queued_.store(false, std::memory_order_relaxed);
     }
 
     Worker& spawn_worker() {
         Worker& w = start_worker();
         std::lock_guard g(mutex_);
-        live_pids_.insert(w.pid);
+        register_worker_locked(w);
         return w;
     }
 
-    /// Starts a worker process and adds it to workers_; the caller records its pid.
+    /// Lists a started worker's pid and lane for the submit side (under mutex_).
+    void register_worker_locked(const Worker& w) {
+        live_pids_.insert(w.pid);
+        if (w.lane) lanes_.push_back(w.lane);
+    }
+
+    /// Starts a worker process and adds it to workers_; the caller registers it.
     Worker& start_worker() {
         int sv[2];
         if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("cfutures: socketpair");
@@ -324,6 +353,8 @@ private:
             throw;
         }
         ::close(sv[1]);
+        std::shared_ptr<express::Lane> lane;
+        if (max_tasks_ == 0) lane = send_lane(sv[0]);
         const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
         if (pidfd < 0) {
             ::kill(pid, SIGKILL);
@@ -338,6 +369,7 @@ private:
         w.pid = pid;
         w.sock = sv[0];
         w.pidfd = pidfd;
+        w.lane = std::move(lane);
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.u64 = key * 4 + kTagSocket;
@@ -346,6 +378,67 @@ private:
         ::epoll_ctl(epfd_, EPOLL_CTL_ADD, w.pidfd, &ev);
         if (!initializer_.empty()) wire::append_frame(w.out, wire::Kind::init, 0, initializer_);
         return w;
+    }
+
+    /// Makes a worker's express lane and sends it its fds, as the first frame. Without a
+    /// lane (none could be made) the worker is served through the socket only.
+    std::shared_ptr<express::Lane> send_lane(int sock) noexcept {
+        try {
+            auto lane = std::make_shared<express::Lane>(
+                wake_fd_, [weak = weak_from_this()](const std::string& why) -> std::exception_ptr {
+                    if (auto core = weak.lock()) return core->lane_breaks_pool(why);
+                    return std::make_exception_ptr(BrokenProcessPool(std::string(kBrokenPrefix) + ": " + why));
+                });
+            std::string frame;
+            wire::append_frame(frame, wire::Kind::lane, 0, {});
+            const int fds[2] = {lane->memfd(), lane->worker_wake_fd()};
+            iovec iov{frame.data(), frame.size()};
+            alignas(cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
+            msghdr msg{};
+            msg.msg_iov = &iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control;
+            msg.msg_controllen = sizeof control;
+            cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+            cm->cmsg_level = SOL_SOCKET;
+            cm->cmsg_type = SCM_RIGHTS;
+            cm->cmsg_len = CMSG_LEN(sizeof fds);
+            std::memcpy(CMSG_DATA(cm), fds, sizeof fds);
+            ssize_t n = -1;
+            do {
+                n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+            } while (n < 0 && errno == EINTR);
+            if (n != static_cast<ssize_t>(frame.size())) return nullptr;  // the worker is gone: its pidfd says how
+            lane->forget_memfd();
+            return lane;
+        } catch (...) {
+            return nullptr;
+        }
+    }
+
+    /// Offers the lanes of idle workers to submitters (when no call waits for a worker),
+    /// and tells every lane whether freeing it should wake this thread.
+    void update_lanes() {
+        const bool waiting = book_.has_queued() || shutting_down_;
+        for (auto& [key, w] : workers_) {
+            if (!w.lane) continue;
+            w.lane->set_manager_waits(waiting);
+            if (!waiting && !w.retiring && !w.told_to_exit && w.in_flight.empty() && w.out_pos == w.out.size())
+                w.lane->offer();
+        }
+    }
+
+    /// A reply taken from an express lane could not be decoded: the pool is broken now
+    /// (before that future fails); the manager fails the rest (take_submitted).
+    std::exception_ptr lane_breaks_pool(const std::string& why) {
+        const std::string message = std::string(kBrokenPrefix) + ": " + why;
+        {
+            std::lock_guard g(mutex_);
+            if (broken_.empty()) broken_ = message;
+            if (lane_failure_.empty()) lane_failure_ = why;
+        }
+        wake();
+        return std::make_exception_ptr(BrokenProcessPool(message));
     }
 
     void flush_all() {
@@ -416,6 +509,10 @@ private:
                 w.fatal.assign(payload);
                 continue;
             }
+            if (h.kind == wire::Kind::lane_done && w.lane) {
+                w.lane->take_reply(payload);
+                continue;
+            }
             if (h.kind != wire::Kind::reply || w.in_flight.empty() || w.in_flight.front().id != h.id) {
                 break_pool("worker " + std::to_string(w.pid) + " sent a corrupt reply");
                 return open;
@@ -455,11 +552,11 @@ private:
         while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
         }
         const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0 && w.in_flight.empty() &&
-                           (w.retiring || w.told_to_exit);
+                           (!w.lane || !w.lane->busy()) && (w.retiring || w.told_to_exit);
         std::string why = describe_exit(w.pid, status);
         if (!w.fatal.empty()) why += " (" + w.fatal + ")";
+        if (!clean) break_pool(why);  // before close_worker: it fails the call in this worker's lane too
         close_worker(key, w);
-        if (!clean) break_pool(why);
     }
 
     void close_worker(std::uint64_t key, Worker& w) {
@@ -467,6 +564,10 @@ private:
         ::epoll_ctl(epfd_, EPOLL_CTL_DEL, w.pidfd, nullptr);
         ::close(w.sock);
         ::close(w.pidfd);
+        if (w.lane) {
+            std::lock_guard g(mutex_);
+            std::erase(lanes_, w.lane);
+        }
         workers_.erase(key);
     }
 
@@ -475,6 +576,9 @@ private:
         {
             std::lock_guard g(mutex_);
             if (!submitted_.empty()) return false;
+        }
+        for (auto& [key, w] : workers_) {
+            if (w.lane && !w.lane->revoke()) return false;  // its lane call ends first (and wakes us)
         }
         for (auto& [key, w] : workers_) {
             if (!w.told_to_exit) {
@@ -499,6 +603,11 @@ private:
         const auto error = std::make_exception_ptr(BrokenProcessPool(
             message + ". A process in the process pool was terminated abruptly while the future was running or pending."));
         book_.fail_all(error);
+        // Submitters no longer reach the lanes (the pool is broken); their calls fail here,
+        // outside the lock, because failing a future runs its callbacks.
+        for (auto& [key, w] : workers_) {
+            if (w.lane) w.lane->fail(error);
+        }
     }
 
     /// Waits for every worker still alive (after a break they were SIGKILLed) so none is left a zombie.
@@ -530,6 +639,9 @@ private:
     bool killing_ = false;           // guarded by mutex_
     std::string broken_;             // guarded by mutex_
     std::unordered_set<pid_t> live_pids_;  // guarded by mutex_
+    std::vector<std::shared_ptr<express::Lane>> lanes_;  // the workers' express lanes; guarded by mutex_
+    std::atomic<bool> calls_queued_{false};  // the manager has calls waiting for a worker
+    std::string lane_failure_;  // why a lane's reply broke the pool; guarded by mutex_
     std::mutex join_mutex_;
     std::thread manager_;  // guarded by mutex_ (start) and join_mutex_ (join)
     int wake_fd_ = -1;

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cf::detail::wire {
 
@@ -14,9 +15,11 @@ enum class Kind : std::uint8_t {
     call = 1,   // payload: encoded call; id: the call's id
     init = 2,   // payload: encoded initializer call
     exit = 3,   // no payload: finish and exit
+    lane = 4,   // no payload; carries the express lane's memfd and eventfd (SCM_RIGHTS)
     // worker -> parent
     reply = 11,  // payload: the call's reply
     fatal = 12,  // payload: why the worker is about to exit (bad call bytes, failed initializer)
+    lane_done = 13,  // a lane call's reply is ready; payload: the reply, when too big for the lane
 };
 
 struct Header {
@@ -68,7 +71,9 @@ private:
 
 /// Blocking helpers for the worker side.
 bool write_all(int fd, const char* data, std::size_t size) noexcept;
-/// Reads what is available (blocking for at least one byte) into `out`; false at EOF or error.
-bool read_some(int fd, std::string& out);
+/// Reads what is available (blocking for at least one byte unless `wait` is false) into
+/// `out`, keeping fds passed with it (SCM_RIGHTS) in `fds`. Returns the bytes read
+/// (0 when `wait` is false and nothing was there), or -1 at EOF or error.
+long read_some(int fd, std::string& out, std::vector<int>& fds, bool wait = true);
 
 }  // namespace cf::detail::wire

@@ -12,10 +12,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include <cfutures/detail/remote_call.hpp>
 #include <cfutures/detail/type_name.hpp>
 
+#include "express_lane.hpp"
 #include "launcher.hpp"
 #include "wire.hpp"
 
@@ -61,15 +63,32 @@ bool write_all(int fd, const char* data, std::size_t size) noexcept {
     return true;
 }
 
-bool read_some(int fd, std::string& out) {
+long read_some(int fd, std::string& out, std::vector<int>& fds, bool wait) {
     // Read into a fixed buffer and append: growing the string first would zero-fill it on every read.
     static thread_local char chunk[64 * 1024];
     for (;;) {
-        const ssize_t n = ::read(fd, chunk, sizeof chunk);
+        iovec iov{chunk, sizeof chunk};
+        alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))];
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        const ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | (wait ? 0 : MSG_DONTWAIT));
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
+        if (n < 0 && !wait && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+        if (n <= 0) return -1;
+        for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+            if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+            const std::size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (std::size_t i = 0; i < count; ++i) {
+                int passed = -1;
+                std::memcpy(&passed, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+                fds.push_back(passed);
+            }
+        }
         out.append(chunk, static_cast<std::size_t>(n));
-        return true;
+        return static_cast<long>(n);
     }
 }
 
@@ -92,11 +111,37 @@ void run_worker(int fd, int max_tasks) noexcept {
     g_is_worker = true;
     std::signal(SIGPIPE, SIG_IGN);
     wire::FrameReader reader;
+    std::vector<int> passed_fds;
+    express::WorkerLane lane;
     std::string out;
     std::string reply;
     long done = 0;
+    // What a call whose bytes cannot be decoded (or an initializer that raises) ends with.
+    auto fail_call = [&](wire::Kind kind) {
+        wire::write_all(fd, out.data(), out.size());
+        const char* what = kind == wire::Kind::init ? "could not decode the initializer: " : "could not decode a call: ";
+        die_with(fd, what + describe(std::current_exception()), 3);
+    };
     for (;;) {
-        if (!wire::read_some(fd, reader.buffer())) ::_exit(0);  // the parent is gone
+        // Socket first (the initializer comes that way, before any lane call), then the lane.
+        long n = wire::read_some(fd, reader.buffer(), passed_fds, /*wait=*/!lane.attached());
+        if (n == 0) {
+            if (lane.has_call()) {
+                reply.clear();
+                try {
+                    run_encoded_call(lane.call(), reply);
+                } catch (...) {
+                    fail_call(wire::Kind::call);
+                }
+                ++done;
+                const std::string frame = lane.reply(reply);
+                if (!frame.empty() && !wire::write_all(fd, frame.data(), frame.size())) ::_exit(0);
+                continue;
+            }
+            lane.wait(fd);
+            continue;
+        }
+        if (n < 0) ::_exit(0);  // the parent is gone
         wire::Header h{};
         std::string_view payload;
         auto batch_start = std::chrono::steady_clock::now();
@@ -105,14 +150,18 @@ void run_worker(int fd, int max_tasks) noexcept {
                 wire::write_all(fd, out.data(), out.size());
                 ::_exit(0);
             }
+            if (h.kind == wire::Kind::lane) {
+                // Without the fds, or if they cannot be mapped, the worker serves the socket only.
+                if (passed_fds.size() == 2) lane.attach(passed_fds[0], passed_fds[1]);
+                else for (int passed : passed_fds) ::close(passed);
+                passed_fds.clear();
+                continue;
+            }
             reply.clear();
             try {
                 run_encoded_call(payload, reply);
             } catch (...) {
-                wire::write_all(fd, out.data(), out.size());
-                const char* what = h.kind == wire::Kind::init ? "could not decode the initializer: "
-                                                              : "could not decode a call: ";
-                die_with(fd, what + describe(std::current_exception()), 3);
+                fail_call(h.kind);
             }
             if (h.kind == wire::Kind::init) {
                 if (!reply.empty() && reply[0] == static_cast<char>(ReplyStatus::raised)) {

@@ -43,6 +43,8 @@ void refuse_if_closed(std::unique_lock<std::mutex>& lk, const std::string& broke
 class CallBook {
 public:
     [[nodiscard]] bool empty() const noexcept { return calls_.empty(); }
+    /// Whether some call waits for a worker.
+    [[nodiscard]] bool has_queued() const noexcept { return !queue_.empty(); }
 
     /// Gives ids to freshly submitted calls (taken out of `fresh`) and queues them for sending.
     void enqueue(std::deque<PendingCall>& fresh) {

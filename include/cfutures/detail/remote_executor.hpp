@@ -22,10 +22,25 @@
 
 namespace cf::detail {
 
+/// The state of a remote call: it can keep the helper its core gives it (an express
+/// lane, whose reply the waiting thread takes itself).
+template <class R>
+class RemoteState final : public ResultState<R> {
+public:
+    void set_wait_helper(std::shared_ptr<WaitHelper> helper) noexcept override { helper_ = std::move(helper); }
+
+protected:
+    void destroy() noexcept override { delete this; }
+    WaitHelper* wait_helper() const noexcept override { return helper_.get(); }
+
+private:
+    std::shared_ptr<WaitHelper> helper_;  // set by the core before the future is handed out
+};
+
 /// A new future for an encoded call, queued on `core` (which takes the second reference).
 template <class R, class Core>
 Future<R> submit_encoded(Core& core, std::string call, ReplyDecoder decode) {
-    auto* state = new ResultState<R>();
+    auto* state = new RemoteState<R>();
     state->init_refs(2);
     Future<R> future = FutureAccess::adopt_state<Future<R>>(state);
     remote_submit(core, state, std::move(call), decode);

@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <exception>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <typeinfo>
 
@@ -51,6 +52,16 @@ enum class FutureState : std::uint32_t {
 };
 
 class StateBase;
+
+/// Something that can finish a future on the thread waiting for it, before that thread
+/// parks: a process pool's express lane, whose reply the waiter itself takes out of
+/// shared memory (src/process/lane.hpp), so that no other thread has to be woken.
+class WaitHelper {
+public:
+    virtual ~WaitHelper() = default;
+    /// Tries, until the deadline or its own time budget, to finish `state`; may return early.
+    virtual void help(const StateBase& state, const Deadline& deadline) noexcept = 0;
+};
 
 /// Something to run when a future becomes done.
 class CallbackNode {
@@ -133,6 +144,9 @@ public:
     /// The type of the result (typeid(void) for Future<void>).
     [[nodiscard]] const std::type_info& value_type() const noexcept { return result_type(); }
 
+    /// Gives a waiter something to try before it parks (only states made for it keep it).
+    virtual void set_wait_helper(std::shared_ptr<WaitHelper> /*helper*/) noexcept {}
+
     // ---- printing ------------------------------------------------------------
     /// Python's repr: <Future at 0x... state=finished returned int>.
     void print(std::ostream& os) const;
@@ -147,6 +161,8 @@ protected:
     virtual void release_call() noexcept {}
     /// The type of the result, for repr.
     [[nodiscard]] virtual const std::type_info& result_type() const noexcept = 0;
+    /// What wait() tries before it parks, if anything.
+    [[nodiscard]] virtual WaitHelper* wait_helper() const noexcept { return nullptr; }
 
     /// PENDING/RUNNING -> FINISHING. Returns false when another setter won or it is done.
     bool claim_finish() noexcept;
