@@ -56,13 +56,15 @@ Lane::Lane(int manager_wake_fd, BreakPool break_pool) : break_pool_(std::move(br
     manager_wake_fd_ = ::fcntl(manager_wake_fd, F_DUPFD_CLOEXEC, 0);
     if (worker_wake_fd_ < 0 || manager_wake_fd_ < 0) {
         const int err = errno;
-        this->~Lane();
+        release_resources();
         errno = err;
         throw_errno("cfutures: the eventfds of an express lane");
     }
 }
 
-Lane::~Lane() {
+Lane::~Lane() { release_resources(); }
+
+void Lane::release_resources() noexcept {
     if (shared_) ::munmap(shared_, sizeof(Shared));
     shared_ = nullptr;
     for (int* fd : {&memfd_, &worker_wake_fd_, &manager_wake_fd_}) {

@@ -113,6 +113,7 @@ private:
     void finish(std::string_view reply) noexcept;
     bool take(std::uint32_t from) noexcept;
     void wake_manager() const noexcept;
+    void release_resources() noexcept;
 
     Shared* shared_ = nullptr;
     int memfd_ = -1;

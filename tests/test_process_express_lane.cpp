@@ -1,0 +1,176 @@
+// The process pool's express lane (src/process/express_lane.hpp): a call submitted
+// to an idle worker travels through shared memory, and the thread waiting for it
+// takes the reply itself. Not in CPython. These tests drive each way a lane call
+// can end: taken by its waiter, taken by the manager when nobody waits, too big
+// for the lane, its worker killed, the pool shut down under it.
+#include <cfutures/cfutures.hpp>
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "executor_test_util.hpp"
+#include "process_test_util.hpp"
+
+using namespace std::chrono_literals;
+using cf_test::eventually;
+using cf_test::kLongWait;
+using cf_test::ProcessPoolTest;
+using cf_test::touch;
+using cf_test::wait_for_file;
+
+namespace {
+
+int twice(int x) { return 2 * x; }
+pid_t worker_pid() { return ::getpid(); }
+
+/// A string of `n` bytes that says where each byte was: lost or shifted bytes show.
+std::string pattern(std::size_t n) {
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
+    return s;
+}
+std::string make_pattern(std::size_t n) { return pattern(n); }
+std::size_t length_of(std::string s) { return s == pattern(s.size()) ? s.size() : 0; }
+
+/// Writes `started`, then waits for `gate` (at most kWorkerWait); returns x.
+int start_then_wait(int x, std::string started, std::string gate) {
+    touch(started);
+    cf_test::wait_for_file(gate, cf_test::kWorkerWait);
+    return x;
+}
+
+class ProcessExpressLaneTest : public ProcessPoolTest {};
+
+TEST_P(ProcessExpressLaneTest, round_trips_on_an_idle_pool_return_every_value) {
+    for (int i = 0; i < 2000; ++i) ASSERT_EQ(executor.submit(&twice, i).result(kLongWait), 2 * i);
+    EXPECT_LE(executor.worker_pids().size(), static_cast<std::size_t>(worker_count));
+}
+
+TEST_P(ProcessExpressLaneTest, a_reply_nobody_waits_for_reaches_the_future_through_the_manager) {
+    // Nobody spins in result(): the worker tells the manager, which completes the future.
+    std::atomic<int> callbacks{0};
+    auto f = executor.submit(&twice, 21);
+    f.add_done_callback([&](const cf::Future<int>&) { ++callbacks; });
+    EXPECT_TRUE(eventually([&] { return f.done(); })) << "the reply stayed in the lane";
+    EXPECT_EQ(f.result(0s), 42);
+    EXPECT_EQ(callbacks.load(), 1);
+    // And the lane is free again for the next call.
+    EXPECT_EQ(executor.submit(&twice, 5).result(kLongWait), 10);
+}
+
+TEST_P(ProcessExpressLaneTest, replies_too_big_for_the_lane_arrive_whole) {
+    // The lane holds 60 KiB: bigger replies follow on the socket, waited for or not.
+    for (std::size_t n : {std::size_t{0}, std::size_t{61'440}, std::size_t{61'441}, std::size_t{300'000}}) {
+        EXPECT_EQ(executor.submit(&make_pattern, n).result(kLongWait), pattern(n)) << n << " bytes, waited for";
+        auto later = executor.submit(&make_pattern, n);
+        EXPECT_TRUE(eventually([&] { return later.done(); })) << n << " bytes";
+        EXPECT_EQ(later.result(0s), pattern(n)) << n << " bytes, not waited for";
+    }
+}
+
+TEST_P(ProcessExpressLaneTest, calls_too_big_for_the_lane_go_through_the_socket) {
+    for (std::size_t n : {std::size_t{61'000}, std::size_t{62'000}, std::size_t{1'000'000}})
+        EXPECT_EQ(executor.submit(&length_of, pattern(n)).result(kLongWait), n);
+}
+
+TEST_P(ProcessExpressLaneTest, a_timed_out_wait_leaves_the_lane_call_running) {
+    const auto started = dir.file("started");
+    const auto gate = dir.file("gate");
+    auto f = executor.submit(&start_then_wait, 7, started, gate);
+    ASSERT_TRUE(wait_for_file(started));
+    EXPECT_THROW(f.result(20ms), cf::TimeoutError);
+    EXPECT_TRUE(f.running());
+    touch(gate);
+    EXPECT_EQ(f.result(kLongWait), 7);
+}
+
+TEST_P(ProcessExpressLaneTest, a_worker_killed_during_a_lane_call_breaks_the_pool) {
+    const auto started = dir.file("started");
+    const auto gate = dir.file("gate");
+    const pid_t pid = executor.submit(&worker_pid).result(kLongWait);
+    auto f = executor.submit(&start_then_wait, 1, started, gate);
+    ASSERT_TRUE(wait_for_file(started));
+    for (pid_t p : executor.worker_pids()) ::kill(p, SIGKILL);
+    EXPECT_THROW(f.result(kLongWait), cf::BrokenProcessPool);
+    EXPECT_THROW((void)executor.submit(&twice, 1), cf::BrokenProcessPool);
+    EXPECT_TRUE(cf_test::wait_reaped(pid));
+}
+
+TEST_P(ProcessExpressLaneTest, a_worker_killed_while_nobody_waits_fails_the_future) {
+    const auto started = dir.file("started");
+    const auto gate = dir.file("gate");
+    auto f = executor.submit(&start_then_wait, 1, started, gate);
+    ASSERT_TRUE(wait_for_file(started));
+    executor.kill_workers();
+    EXPECT_TRUE(eventually([&] { return f.done(); })) << "the lane call was not failed";
+    EXPECT_THROW(f.result(0s), cf::BrokenProcessPool);
+}
+
+TEST_P(ProcessExpressLaneTest, shutdown_waits_for_a_lane_call_nobody_waits_for) {
+    const auto started = dir.file("started");
+    const auto gate = dir.file("gate");
+    auto f = executor.submit(&start_then_wait, 3, started, gate);
+    ASSERT_TRUE(wait_for_file(started));
+    std::thread opener([&] {
+        std::this_thread::sleep_for(50ms);
+        touch(gate);
+    });
+    executor.shutdown(/*wait=*/true);
+    opener.join();
+    ASSERT_TRUE(f.done());
+    EXPECT_EQ(f.result(0s), 3);
+}
+
+TEST_P(ProcessExpressLaneTest, threads_doing_round_trips_together_each_get_their_own_results) {
+    // More callers than workers, and bulk submits beside them: lanes are claimed,
+    // revoked and offered again all the time.
+    constexpr int kThreads = 4;
+    constexpr int kRounds = 300;
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kRounds; ++i) {
+                const int x = t * 100'000 + i;
+                if (executor.submit(&twice, x).result(kLongWait) != 2 * x) ++wrong;
+            }
+        });
+    }
+    std::vector<cf::Future<int>> bulk;
+    for (int i = 0; i < 3000; ++i) bulk.push_back(executor.submit(&twice, -i));
+    for (auto& t : threads) t.join();
+    for (int i = 0; i < 3000; ++i) EXPECT_EQ(bulk[static_cast<std::size_t>(i)].result(kLongWait), -2 * i);
+    EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST_P(ProcessExpressLaneTest, calls_queued_for_a_busy_pool_are_not_overtaken) {
+    // One worker, busy: later calls wait in order, none jumps the queue through a lane.
+    cf::ProcessPoolExecutor one(options(1));
+    const auto started = dir.file("started");
+    const auto gate = dir.file("gate");
+    auto first = one.submit(&start_then_wait, 0, started, gate);
+    ASSERT_TRUE(wait_for_file(started));
+    const auto log = dir.file("log");
+    std::vector<cf::Future<void>> fs;
+    for (int i = 0; i < 20; ++i) {
+        fs.push_back(one.submit([](std::string path, int i) { cf_test::append_line(path, std::to_string(i)); }, log, i));
+    }
+    touch(gate);
+    for (auto& f : fs) f.result(kLongWait);
+    const auto lines = cf_test::read_lines(log);
+    ASSERT_EQ(lines.size(), 20u);
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(lines[static_cast<std::size_t>(i)], std::to_string(i));
+}
+
+INSTANTIATE_TEST_SUITE_P(StartMethod, ProcessExpressLaneTest, cf_test::kAllStartMethods, cf_test::StartMethodName{});
+
+}  // namespace
