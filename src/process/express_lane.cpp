@@ -233,18 +233,21 @@ void WorkerLane::wait(int sock) noexcept {
 
 std::string WorkerLane::reply(std::string_view reply) {
     std::string frame;
+    last_call_end_ = std::chrono::steady_clock::now();
+    // A CAS, not a store: if the pool has failed the call meanwhile (it is breaking), the
+    // reply has no future left to go to.
+    std::uint32_t call = kCall;
     if (reply.size() <= kCapacity) {
         std::memcpy(shared_->bytes, reply.data(), reply.size());
         shared_->size = static_cast<std::uint32_t>(reply.size());
-        shared_->phase.store(kReply, std::memory_order_seq_cst);
+        if (!shared_->phase.compare_exchange_strong(call, kReply, std::memory_order_seq_cst)) return frame;
         // A waiter decrements `waiters`, then looks at the phase: one of us sees the other.
         if (shared_->waiters.load(std::memory_order_seq_cst) == 0)
             wire::append_frame(frame, wire::Kind::lane_done, shared_->seq, {});
     } else {
-        shared_->phase.store(kReplyElsewhere, std::memory_order_release);
+        if (!shared_->phase.compare_exchange_strong(call, kReplyElsewhere, std::memory_order_seq_cst)) return frame;
         wire::append_frame(frame, wire::Kind::lane_done, shared_->seq, reply);
     }
-    last_call_end_ = std::chrono::steady_clock::now();
     return frame;
 }
 

@@ -246,9 +246,10 @@ private:
         for (;;) {
             take_submitted();
             if (!broken_here_.empty()) return;
+            lanes_wake_manager();
             dispatch();
             flush_all();
-            update_lanes();
+            offer_lanes();
             if (graceful_exit_done()) return;
             const int n = wait_for_events(events);
             if (n < 0) {
@@ -416,14 +417,23 @@ private:
         }
     }
 
-    /// Offers the lanes of idle workers to submitters (when no call waits for a worker),
-    /// and tells every lane whether freeing it should wake this thread.
-    void update_lanes() {
+    /// Whether this thread waits for a lane to be freed (calls wait for a worker, or it
+    /// shuts down): then the thread that frees one wakes it. Set before the manager looks
+    /// at the lanes' owners (dispatch, graceful_exit_done), so that a lane freed after
+    /// that look sees it.
+    bool lanes_wake_manager() {
         const bool waiting = book_.has_queued() || shutting_down_;
         for (auto& [key, w] : workers_) {
-            if (!w.lane) continue;
-            w.lane->set_manager_waits(waiting);
-            if (!waiting && !w.retiring && !w.told_to_exit && w.in_flight.empty() && w.out_pos == w.out.size())
+            if (w.lane) w.lane->set_manager_waits(waiting);
+        }
+        return waiting;
+    }
+
+    /// Offers the lanes of idle workers to submitters, when no call waits for a worker.
+    void offer_lanes() {
+        if (lanes_wake_manager()) return;
+        for (auto& [key, w] : workers_) {
+            if (w.lane && !w.retiring && !w.told_to_exit && w.in_flight.empty() && w.out_pos == w.out.size())
                 w.lane->offer();
         }
     }
