@@ -22,6 +22,11 @@ done
 
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$bench_dir")
+# The peers (Boost.Asio, oneTBB) and gnuplot for the chart, from Debian, as the
+# build's own packages: a peer left out would leave its rows out of the table.
+# shellcheck source=../scripts/deps.sh
+source "$root/scripts/deps.sh"
+cf_install_missing_packages libboost-dev libtbb-dev gnuplot-nox || exit 1
 build="$root/build/bench"
 bin="$build/bench/bin"
 python=/usr/bin/python3
