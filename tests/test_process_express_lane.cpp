@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -169,6 +170,63 @@ TEST_P(ProcessExpressLaneTest, calls_queued_for_a_busy_pool_are_not_overtaken) {
     const auto lines = cf_test::read_lines(log);
     ASSERT_EQ(lines.size(), 20u);
     for (int i = 0; i < 20; ++i) EXPECT_EQ(lines[static_cast<std::size_t>(i)], std::to_string(i));
+}
+
+TEST_P(ProcessExpressLaneTest, a_lane_call_is_running_at_once_and_cannot_be_cancelled) {
+    // It went straight to a worker, as a call the manager has sent.
+    // The first calls of a pool go through the manager (the workers and their lanes are
+    // not up yet), and it offers a lane once it has taken the previous reply: retry until
+    // a call is running as submit returns.
+    const auto started = dir.file("started");
+    const auto gate = dir.file("gate");
+    std::optional<cf::Future<int>> f;
+    for (int attempt = 0; attempt < 500 && !f; ++attempt) {
+        ASSERT_EQ(executor.submit(&twice, 1).result(kLongWait), 2);
+        auto g = executor.submit(&start_then_wait, 4, started, gate);
+        if (g.running() || !g.cancel()) f = g;
+        else std::this_thread::sleep_for(2ms);
+    }
+    ASSERT_TRUE(f) << "no call was running as submit returned";
+    EXPECT_FALSE(f->cancel());
+    EXPECT_TRUE(f->running());
+    touch(gate);
+    EXPECT_EQ(f->result(kLongWait), 4);
+    EXPECT_FALSE(f->cancelled());
+}
+
+TEST_P(ProcessExpressLaneTest, several_threads_waiting_for_one_lane_call_all_get_its_value) {
+    const auto started = dir.file("started");
+    const auto gate = dir.file("gate");
+    auto f = executor.submit(&start_then_wait, 9, started, gate);
+    std::atomic<int> right{0};
+    std::vector<std::thread> waiters;
+    for (int t = 0; t < 4; ++t) {
+        waiters.emplace_back([&] {
+            if (f.result(kLongWait) == 9) ++right;
+        });
+    }
+    ASSERT_TRUE(wait_for_file(started));
+    std::this_thread::sleep_for(1ms);  // let some of them spin, others park
+    touch(gate);
+    for (auto& t : waiters) t.join();
+    EXPECT_EQ(right.load(), 4);
+}
+
+TEST_P(ProcessExpressLaneTest, as_completed_and_wait_see_lane_calls_finish) {
+    // Neither spins in result(): the manager completes these futures.
+    std::vector<cf::Future<int>> fs;
+    for (int i = 0; i < 20; ++i) {
+        fs.push_back(executor.submit(&twice, i));
+        std::this_thread::sleep_for(1ms);  // the pool is idle again: the next one takes a lane
+    }
+    int sum = 0;
+    for (cf::Future<int> f : cf::as_completed(fs, kLongWait)) sum += f.result(0s);
+    EXPECT_EQ(sum, 2 * (19 * 20 / 2));
+    auto extra = executor.submit(&twice, 100);
+    const auto [done, not_done] = cf::wait(std::vector{extra}, kLongWait, cf::ALL_COMPLETED);
+    EXPECT_EQ(done.size(), 1u);
+    EXPECT_TRUE(not_done.empty());
+    EXPECT_EQ(extra.result(0s), 200);
 }
 
 INSTANTIATE_TEST_SUITE_P(StartMethod, ProcessExpressLaneTest, cf_test::kAllStartMethods, cf_test::StartMethodName{});
