@@ -27,6 +27,11 @@ while [ $# -gt 0 ]; do
   shift
 done
 
+# Debian's mpi4py, as the build's own packages (scripts/deps.sh), when missing.
+# shellcheck source=../../scripts/deps.sh
+source "$here/../../scripts/deps.sh"
+cf_install_missing_packages python3-mpi4py || exit 1
+
 python=${PYTHON:-/usr/bin/python3}
 if ! "$python" -c "import mpi4py.futures" 2>/dev/null; then
   echo "run.sh: $python cannot import mpi4py.futures (apt-get install python3-mpi4py)" >&2
