@@ -14,6 +14,8 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
+#include <stdexcept>
+#include <utility>
 #include <string>
 #include <thread>
 #include <vector>
@@ -227,6 +229,112 @@ TEST_P(ProcessExpressLaneTest, as_completed_and_wait_see_lane_calls_finish) {
     EXPECT_EQ(done.size(), 1u);
     EXPECT_TRUE(not_done.empty());
     EXPECT_EQ(extra.result(0s), 200);
+}
+
+/// Sleeps `us` microseconds, then returns it.
+int nap(int us) {
+    std::this_thread::sleep_for(std::chrono::microseconds(us));
+    return us;
+}
+
+/// One thread's mix of everything a caller does, for the stress tests below: round trips,
+/// calls nobody waits for yet, short naps, cancels, chunked maps. Checks every value it
+/// gets; a call may also end in `Broken` (when the test breaks the pool) or be cancelled.
+template <class Broken>
+void mixed_calls(cf::ProcessPoolExecutor& ex, int seed, int rounds, std::atomic<int>& wrong) {
+    unsigned state = static_cast<unsigned>(seed) * 2654435761u + 1;
+    auto next = [&] { return (state = state * 1103515245u + 12345u) >> 16; };
+    std::vector<std::pair<cf::Future<int>, int>> later;
+    auto check = [&](cf::Future<int>& f, int expected) {
+        try {
+            if (f.result(kLongWait) != expected) ++wrong;
+        } catch (const cf::CancelledError&) {
+        } catch (const Broken&) {
+        }
+    };
+    try {
+        for (int i = 0; i < rounds; ++i) {
+            const int x = seed * 1'000'000 + i;
+            switch (next() % 6) {
+                case 0:
+                case 1: {
+                    auto f = ex.submit(&twice, x);
+                    check(f, 2 * x);
+                    break;
+                }
+                case 2: later.emplace_back(ex.submit(&twice, x), 2 * x); break;
+                case 3: later.emplace_back(ex.submit(&nap, static_cast<int>(next() % 300)), -1); break;
+                case 4: {
+                    auto f = ex.submit(&nap, 200);
+                    f.cancel();  // cancelled if still queued; a lane call is running already
+                    later.emplace_back(f, 200);
+                    break;
+                }
+                case 5: {
+                    std::vector<int> in(static_cast<std::size_t>(next() % 50));
+                    for (std::size_t k = 0; k < in.size(); ++k) in[k] = static_cast<int>(k);
+                    std::size_t k = 0;
+                    for (int y : ex.map(&twice, in, cf::MapOptions{.chunksize = 1 + next() % 8})) {
+                        if (y != 2 * in[k++]) ++wrong;
+                    }
+                    if (k != in.size()) ++wrong;
+                    break;
+                }
+            }
+        }
+    } catch (const Broken&) {
+        // submit or map after the pool broke
+    }
+    for (auto& [f, expected] : later) {
+        if (expected >= 0) {
+            check(f, expected);
+        } else {
+            try {
+                (void)f.result(kLongWait);
+            } catch (const Broken&) {
+            }
+        }
+        if (!f.done()) ++wrong;
+    }
+}
+
+TEST_P(ProcessExpressLaneTest, stress_mixed_calls_from_several_threads) {
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 1; t <= 3; ++t) threads.emplace_back([&, t] { mixed_calls<cf::BrokenProcessPool>(executor, t, 400, wrong); });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST_P(ProcessExpressLaneTest, stress_mixed_calls_while_a_worker_is_killed) {
+    // Every future ends, with its value or BrokenProcessPool; nothing hangs.
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 1; t <= 3; ++t) threads.emplace_back([&, t] { mixed_calls<cf::BrokenProcessPool>(executor, t, 400, wrong); });
+    std::this_thread::sleep_for(20ms);
+    const auto pids = executor.worker_pids();
+    if (!pids.empty()) ::kill(pids.front(), SIGKILL);
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST_P(ProcessExpressLaneTest, stress_mixed_calls_then_shutdown_from_another_thread) {
+    // Submits racing shutdown(cancel_futures=true) are refused or end; none is lost.
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 1; t <= 3; ++t) {
+        threads.emplace_back([&, t] {
+            try {
+                mixed_calls<cf::BrokenProcessPool>(executor, t, 400, wrong);
+            } catch (const std::runtime_error&) {
+                // submit after shutdown
+            }
+        });
+    }
+    std::this_thread::sleep_for(20ms);
+    executor.shutdown(/*wait=*/true, /*cancel_futures=*/true);
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(wrong.load(), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(StartMethod, ProcessExpressLaneTest, cf_test::kAllStartMethods, cf_test::StartMethodName{});
