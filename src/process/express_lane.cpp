@@ -27,6 +27,9 @@ constexpr auto kWaiterSpin = std::chrono::microseconds(100);
 // How long a worker spins for the next lane call after one: a caller doing round trips
 // back to back submits again within microseconds.
 constexpr auto kWorkerSpin = std::chrono::microseconds(100);
+// How long a reply nobody spins for waits in the lane before the worker tells the manager:
+// its caller is usually about to call result() (see the header).
+constexpr auto kNotifyAfter = std::chrono::microseconds(20);
 
 [[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
 
@@ -209,16 +212,36 @@ bool WorkerLane::attach(int memfd, int wake_fd) noexcept {
     return true;
 }
 
-void WorkerLane::wait(int sock) noexcept {
-    if (!shared_) return;
+bool WorkerLane::settle_notify(int sock, bool now) noexcept {
+    if (!notify_pending_) return true;
+    if (shared_->phase.load(std::memory_order_acquire) != kReply) {
+        notify_pending_ = false;  // a waiter took it (or is taking it)
+        return true;
+    }
+    if (!now && std::chrono::steady_clock::now() < last_call_end_ + kNotifyAfter) return true;
+    notify_pending_ = false;
+    std::string frame;
+    wire::append_frame(frame, wire::Kind::lane_done, shared_->seq, {});
+    return wire::write_all(sock, frame.data(), frame.size());
+}
+
+bool WorkerLane::wait(int sock) noexcept {
+    if (!shared_) return true;
     const auto spin_until = last_call_end_ + kWorkerSpin;
     for (unsigned i = 0;; ++i) {
-        if (has_call()) return;
+        if (has_call()) {
+            notify_pending_ = false;  // a new call: the last reply was taken
+            return true;
+        }
         // The pool took the worker back: what it sends comes on the socket.
         if (shared_->owner.load(std::memory_order_relaxed) == kManager) break;
-        if (i % 64 == 0 && std::chrono::steady_clock::now() >= spin_until) break;
+        if (i % 64 == 0) {
+            if (!settle_notify(sock, false)) return false;
+            if (std::chrono::steady_clock::now() >= spin_until) break;
+        }
         cpu_relax();
     }
+    if (!settle_notify(sock, true)) return false;
     shared_->worker_sleeping.store(1, std::memory_order_seq_cst);
     // A submitter publishes CALL, then reads worker_sleeping: one of us sees the other.
     if (shared_->phase.load(std::memory_order_seq_cst) != kCall) {
@@ -229,6 +252,7 @@ void WorkerLane::wait(int sock) noexcept {
         [[maybe_unused]] const auto n = ::read(wake_fd_, &v, sizeof v);
     }
     shared_->worker_sleeping.store(0, std::memory_order_relaxed);
+    return true;
 }
 
 std::string WorkerLane::reply(std::string_view reply) {
@@ -242,8 +266,7 @@ std::string WorkerLane::reply(std::string_view reply) {
         shared_->size = static_cast<std::uint32_t>(reply.size());
         if (!shared_->phase.compare_exchange_strong(call, kReply, std::memory_order_seq_cst)) return frame;
         // A waiter decrements `waiters`, then looks at the phase: one of us sees the other.
-        if (shared_->waiters.load(std::memory_order_seq_cst) == 0)
-            wire::append_frame(frame, wire::Kind::lane_done, shared_->seq, {});
+        notify_pending_ = shared_->waiters.load(std::memory_order_seq_cst) == 0;
     } else {
         if (!shared_->phase.compare_exchange_strong(call, kReplyElsewhere, std::memory_order_seq_cst)) return frame;
         wire::append_frame(frame, wire::Kind::lane_done, shared_->seq, reply);

@@ -138,7 +138,7 @@ void run_worker(int fd, int max_tasks) noexcept {
                 if (!frame.empty() && !wire::write_all(fd, frame.data(), frame.size())) ::_exit(0);
                 continue;
             }
-            lane.wait(fd);
+            if (!lane.wait(fd)) ::_exit(0);  // the parent is gone
             continue;
         }
         if (n < 0) ::_exit(0);  // the parent is gone
