@@ -1,5 +1,6 @@
 // Process pool, cfutures: a 2-worker ProcessPoolExecutor (ForkServer, the
-// default, as Python 3.14's) measured warm: round trip of one call; unchunked
+// default, as Python 3.14's) measured warm: round trip of one call (back to back, and
+// after 1 ms idle, when the workers sleep); unchunked
 // throughput (submit N calls returning an int, then result() each); map with
 // chunksize 1000 over N ints; echo of a 1 KiB and a 1 MiB std::string.
 // Workers are function pointers; arguments and results go through cereal.
@@ -7,6 +8,7 @@
 
 #include <ranges>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench.hpp"
@@ -19,9 +21,11 @@ std::string echo(std::string s) { return s; }
 
 constexpr const char* kWorkload = "process_pool";
 
-void round_trips(cf::ProcessPoolExecutor& ex, const char* metric, std::size_t samples, const auto& call) {
+void round_trips(cf::ProcessPoolExecutor& ex, const char* metric, std::size_t samples, const auto& call,
+                 bool after_idle = false) {
     std::vector<double> ns;
     for (std::size_t i = 0; i < samples + samples / 10; ++i) {  // the first tenth warms up
+        if (after_idle) std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the workers sleep
         const auto t0 = bench::Clock::now();
         call(ex, i);
         const auto t1 = bench::Clock::now();
@@ -48,9 +52,11 @@ int main(int argc, char** argv) {
         for (auto& f : fs) f.result();
     }
 
-    round_trips(ex, "round trip", args.n(5'000, 300), [](cf::ProcessPoolExecutor& e, std::size_t i) {
+    const auto one_call = [](cf::ProcessPoolExecutor& e, std::size_t i) {
         if (e.submit(&ident, static_cast<int>(i)).result() != static_cast<int>(i)) std::abort();
-    });
+    };
+    round_trips(ex, "round trip", args.n(5'000, 300), one_call);
+    round_trips(ex, "round trip after 1 ms idle", args.n(1'000, 100), one_call, /*after_idle=*/true);
 
     {
         const std::size_t n = args.n(200'000, 5'000);

@@ -7,6 +7,7 @@ or per-call times."""
 import multiprocessing
 import os
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
@@ -27,10 +28,12 @@ def echo(b):
     return b
 
 
-def round_trips(ex, who, metric, samples, call):
+def round_trips(ex, who, metric, samples, call, after_idle=False):
     us = []
     warm = samples // 10
     for i in range(samples + warm):
+        if after_idle:
+            time.sleep(0.001)  # the workers sleep
         t0 = bench.now_ns()
         call(ex, i)
         t1 = bench.now_ns()
@@ -53,6 +56,7 @@ def main():
         def rt(e, i):
             assert e.submit(ident, i).result() == i
         round_trips(ex, who, "round trip", 300 if q else 5_000, rt)
+        round_trips(ex, who, "round trip after 1 ms idle", 100 if q else 1_000, rt, after_idle=True)
 
         n = 2_000 if q else 20_000
         t0 = bench.now_ns()

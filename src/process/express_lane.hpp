@@ -125,6 +125,7 @@ private:
     std::atomic<StateBase*> state_{nullptr};  // the call in the lane; written before CALL is published
     ReplyDecoder decode_ = nullptr;
     std::uint64_t next_seq_ = 1;
+    std::atomic<bool> woke_worker_{false};  // the last call had to wake the worker from poll()
     std::atomic<bool> manager_waits_{false};
     BreakPool break_pool_;
 };
