@@ -32,6 +32,10 @@ using cf_test::wait_for_file;
 
 namespace {
 
+/// What a lane holds (express::kCapacity in src/process/express_lane.hpp); a call or a
+/// reply of this many payload bytes no longer fits, with its few bytes of encoding.
+constexpr std::size_t kLaneBytes = 4 * 1024 * 1024 - 256;
+
 int twice(int x) { return 2 * x; }
 pid_t worker_pid() { return ::getpid(); }
 
@@ -71,8 +75,8 @@ TEST_P(ProcessExpressLaneTest, a_reply_nobody_waits_for_reaches_the_future_throu
 }
 
 TEST_P(ProcessExpressLaneTest, replies_too_big_for_the_lane_arrive_whole) {
-    // The lane holds 60 KiB: bigger replies follow on the socket, waited for or not.
-    for (std::size_t n : {std::size_t{0}, std::size_t{61'440}, std::size_t{61'441}, std::size_t{300'000}}) {
+    // Bigger replies than the lane holds follow on the socket, waited for or not.
+    for (std::size_t n : {std::size_t{0}, kLaneBytes - 4096, kLaneBytes, kLaneBytes + 2'000'000}) {
         EXPECT_EQ(executor.submit(&make_pattern, n).result(kLongWait), pattern(n)) << n << " bytes, waited for";
         auto later = executor.submit(&make_pattern, n);
         EXPECT_TRUE(eventually([&] { return later.done(); })) << n << " bytes";
@@ -81,7 +85,7 @@ TEST_P(ProcessExpressLaneTest, replies_too_big_for_the_lane_arrive_whole) {
 }
 
 TEST_P(ProcessExpressLaneTest, calls_too_big_for_the_lane_go_through_the_socket) {
-    for (std::size_t n : {std::size_t{61'000}, std::size_t{62'000}, std::size_t{1'000'000}})
+    for (std::size_t n : {kLaneBytes - 4096, kLaneBytes, kLaneBytes + 2'000'000})
         EXPECT_EQ(executor.submit(&length_of, pattern(n)).result(kLongWait), n);
 }
 

@@ -55,7 +55,7 @@ Lane::Lane(int manager_wake_fd, BreakPool break_pool) : break_pool_(std::move(br
         ::close(memfd_);
         throw_errno("cfutures: mmap of an express lane");
     }
-    shared_ = ::new (p) Shared();
+    shared_ = ::new (p) Shared;  // not Shared(): that would zero (and so touch) every page of the bytes
     worker_wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     manager_wake_fd_ = ::fcntl(manager_wake_fd, F_DUPFD_CLOEXEC, 0);
     if (worker_wake_fd_ < 0 || manager_wake_fd_ < 0) {

@@ -54,7 +54,7 @@ enum Phase : std::uint32_t { kFree = 0, kCall = 1, kReply = 2, kReplyElsewhere =
 enum Owner : std::uint32_t { kManager = 0, kAvailable = 1, kLane = 2 };
 
 /// Bytes a call or a reply may have to travel in the lane.
-inline constexpr std::size_t kCapacity = 60 * 1024;
+inline constexpr std::size_t kCapacity = 4 * 1024 * 1024 - 256;
 
 /// The lane's shared memory, mapped by the pool and by one worker.
 struct Shared {
