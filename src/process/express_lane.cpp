@@ -179,22 +179,33 @@ bool Lane::revoke() noexcept {
 }
 
 void Lane::take_reply(std::string_view elsewhere) {
-    if (take(kReplyElsewhere)) {
-        finish(elsewhere);
+    // A frame without the reply may be stale: sent for an earlier call whose reply a
+    // waiter took meanwhile. It may take a reply in the lane (any thread may), never
+    // REPLY_ELSEWHERE, whose bytes only the frame that carries them has.
+    if (!elsewhere.empty()) {
+        if (take(kReplyElsewhere)) finish(elsewhere);
     } else if (take(kReply)) {
         finish({shared_->bytes, shared_->size});
     }
 }
 
 void Lane::fail(const std::exception_ptr& error) noexcept {
-    if (take(kReply)) {
-        finish({shared_->bytes, shared_->size});
-    } else if (take(kCall) || take(kReplyElsewhere)) {
-        StateBase* const state = state_.exchange(nullptr, std::memory_order_relaxed);
-        CallBook::fail(state, error);
-        shared_->phase.store(kFree, std::memory_order_release);
-        shared_->owner.store(kManager, std::memory_order_release);
-        state->release();
+    // The worker may still move CALL to REPLY (it is being killed): loop until the call
+    // in the lane is settled one way or the other.
+    for (;;) {
+        const std::uint32_t p = shared_->phase.load(std::memory_order_acquire);
+        if (p == kReply) {
+            if (!take(kReply)) continue;
+            finish({shared_->bytes, shared_->size});
+        } else if (p == kCall || p == kReplyElsewhere) {
+            if (!take(p)) continue;
+            StateBase* const state = state_.exchange(nullptr, std::memory_order_relaxed);
+            CallBook::fail(state, error);
+            shared_->phase.store(kFree, std::memory_order_release);
+            shared_->owner.store(kManager, std::memory_order_release);
+            state->release();
+        }
+        break;  // FREE: no call; TAKING: a waiter is finishing it
     }
     // No new call. (A reply a waiter is taking right now frees the lane afterwards; the
     // pool is broken or the worker gone by then, so no submitter claims it.)
