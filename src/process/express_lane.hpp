@@ -138,7 +138,7 @@ public:
     WorkerLane(const WorkerLane&) = delete;
     WorkerLane& operator=(const WorkerLane&) = delete;
 
-    /// Maps the lane the pool sent; false if it cannot.
+    /// Maps the lane the pool sent (taking both fds); false if it cannot.
     bool attach(int memfd, int wake_fd) noexcept;
     [[nodiscard]] bool attached() const noexcept { return shared_ != nullptr; }
     [[nodiscard]] bool has_call() const noexcept {

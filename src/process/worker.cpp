@@ -151,9 +151,13 @@ void run_worker(int fd, int max_tasks) noexcept {
                 ::_exit(0);
             }
             if (h.kind == wire::Kind::lane) {
-                // Without the fds, or if they cannot be mapped, the worker serves the socket only.
-                if (passed_fds.size() == 2) lane.attach(passed_fds[0], passed_fds[1]);
-                else for (int passed : passed_fds) ::close(passed);
+                // The pool offers this lane to submitters: a worker that cannot serve it must
+                // not stay silent (its calls would wait forever); it exits, the pool breaks.
+                if (passed_fds.size() != 2) {
+                    for (int passed : passed_fds) ::close(passed);
+                    die_with(fd, "its express lane came without its two fds", 5);
+                }
+                if (!lane.attach(passed_fds[0], passed_fds[1])) die_with(fd, "could not map its express lane", 5);
                 passed_fds.clear();
                 continue;
             }
