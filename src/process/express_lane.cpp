@@ -85,16 +85,19 @@ void Lane::forget_memfd() noexcept {
 bool Lane::try_start(StateBase* state, std::string_view call, ReplyDecoder decode) noexcept {
     if (call.size() > kCapacity) return false;
     std::uint32_t available = kAvailable;
-    if (shared_->owner.load(std::memory_order_relaxed) != kAvailable ||
-        !shared_->owner.compare_exchange_strong(available, kLane, std::memory_order_acq_rel))
+    if (owner_.load(std::memory_order_relaxed) != kAvailable ||
+        !owner_.compare_exchange_strong(available, kLane, std::memory_order_acq_rel))
         return false;
+    shared_->owner.store(kLane, std::memory_order_relaxed);
     // A fresh state: nobody else can have cancelled or completed it yet.
     [[maybe_unused]] const bool running = state->set_running_or_notify_cancel();
+    const std::uint64_t seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
     state_.store(state, std::memory_order_relaxed);
     decode_ = decode;
+    ticket_.store(seq, std::memory_order_release);
     std::memcpy(shared_->bytes, call.data(), call.size());
-    shared_->size = static_cast<std::uint32_t>(call.size());
-    shared_->seq = next_seq_++;
+    shared_->size.store(static_cast<std::uint32_t>(call.size()), std::memory_order_relaxed);
+    shared_->seq.store(seq, std::memory_order_relaxed);
     shared_->phase.store(kCall, std::memory_order_seq_cst);
     // The worker sets worker_sleeping, then looks at the phase once more, then sleeps.
     const bool sleeping = shared_->worker_sleeping.load(std::memory_order_seq_cst) != 0;
@@ -103,63 +106,78 @@ bool Lane::try_start(StateBase* state, std::string_view call, ReplyDecoder decod
     return true;
 }
 
-bool Lane::take(std::uint32_t from) noexcept {
-    return shared_->phase.compare_exchange_strong(from, kTaking, std::memory_order_acq_rel);
+std::string Lane::copy_reply() const {
+    const std::size_t size = std::min<std::size_t>(shared_->size.load(std::memory_order_relaxed), kCapacity);
+    return std::string(shared_->bytes, size);
+}
+
+bool Lane::take_shared_reply(std::uint64_t t) noexcept {
+    if (shared_->phase.load(std::memory_order_acquire) != kReply || !claim(t)) return false;
+    std::string reply;
+    std::exception_ptr error;
+    try {
+        reply = copy_reply();
+    } catch (...) {
+        error = std::current_exception();  // out of memory: the future fails with it
+    }
+    finish(reply, error);
+    return true;
 }
 
 void Lane::help(const StateBase& state, const Deadline& deadline) noexcept {
-    if (state_.load(std::memory_order_acquire) != &state) return;  // not (or no longer) in the lane
+    const std::uint64_t t = ticket_.load(std::memory_order_acquire);
+    // Not (or no longer) in the lane. (A stale ticket beside this state only makes the
+    // claim below fail: the reply then comes through the manager.)
+    if (t == 0 || state_.load(std::memory_order_relaxed) != &state) return;
     // A worker woken from its sleep for this call is often queued on this very CPU (Linux
     // wakes a task near its waker): pausing would keep it off the CPU for the whole spin
     // (after 1 ms idle, a round trip took 270 us instead of 80), so yield instead.
     const bool yield = woke_worker_.load(std::memory_order_relaxed);
     auto until = Clock::now() + kWaiterSpin;
     if (deadline && *deadline < until) until = *deadline;
-    shared_->waiters.fetch_add(1, std::memory_order_seq_cst);
     for (unsigned i = 0;; ++i) {
         const std::uint32_t p = shared_->phase.load(std::memory_order_acquire);
         if (p == kReply) {
-            // Whoever's it is: a reply in the lane may be taken by any thread.
-            if (take(kReply)) finish({shared_->bytes, shared_->size});
-            break;
+            take_shared_reply(t);
+            return;
         }
-        if (p != kCall || state.done()) break;
-        if (i % 64 == 0 && Clock::now() >= until) break;
+        if (p != kCall || state.done() || ticket_.load(std::memory_order_relaxed) != t) return;
+        if (i % 64 == 0 && Clock::now() >= until) return;
         if (yield) sched_yield();
         else cpu_relax();
     }
-    shared_->waiters.fetch_sub(1, std::memory_order_seq_cst);
-    // The worker may have seen this thread spinning and told nobody else: look once more.
-    if (shared_->phase.load(std::memory_order_seq_cst) == kReply && take(kReply)) finish({shared_->bytes, shared_->size});
 }
 
-void Lane::finish(std::string_view reply) noexcept {
-    StateBase* const state = state_.load(std::memory_order_relaxed);
-    try {
-        decode_(state, reply);
-    } catch (...) {
-        // As through the socket: the pool is broken before this future fails (a submit
-        // after it has failed throws), and the lane is not offered again.
-        std::exception_ptr error;
-        try {
-            error = break_pool_("a result could not be decoded: " +
-                                exception_type_name(std::current_exception()) + ": " +
-                                exception_message(std::current_exception()));
-        } catch (...) {
-            error = std::current_exception();
-        }
-        CallBook::fail(state, error);
-        state_.store(nullptr, std::memory_order_relaxed);
-        shared_->phase.store(kFree, std::memory_order_release);
-        shared_->owner.store(kManager, std::memory_order_seq_cst);
-        wake_manager();
-        state->release();
-        return;
-    }
-    state_.store(nullptr, std::memory_order_relaxed);
+void Lane::finish(const std::string& reply, const std::exception_ptr& error) noexcept {
+    StateBase* const state = state_.exchange(nullptr, std::memory_order_relaxed);
+    const ReplyDecoder decode = decode_;
     shared_->phase.store(kFree, std::memory_order_release);
-    shared_->owner.store(kAvailable, std::memory_order_seq_cst);
-    if (manager_waits_.load(std::memory_order_seq_cst)) wake_manager();
+    bool decoded = false;
+    if (!error) {
+        try {
+            decode(state, reply);
+            decoded = true;
+        } catch (...) {
+            // As through the socket: the pool is broken before this future fails (a submit
+            // after it has failed throws), and the lane is not offered again.
+            std::exception_ptr broken;
+            try {
+                broken = break_pool_("a result could not be decoded: " +
+                                     exception_type_name(std::current_exception()) + ": " +
+                                     exception_message(std::current_exception()));
+            } catch (...) {
+                broken = std::current_exception();
+            }
+            CallBook::fail(state, broken);
+        }
+    } else {
+        CallBook::fail(state, error);
+    }
+    // LANE -> AVAILABLE, or MANAGER after a failure; never out of DEAD (fail() ran meanwhile).
+    std::uint32_t lane = kLane;
+    if (owner_.compare_exchange_strong(lane, decoded ? kAvailable : kManager, std::memory_order_seq_cst))
+        shared_->owner.store(decoded ? kAvailable : kManager, std::memory_order_relaxed);
+    if (!decoded || manager_waits_.load(std::memory_order_seq_cst)) wake_manager();
     state->release();
 }
 
@@ -167,49 +185,59 @@ void Lane::wake_manager() const noexcept { write_one(manager_wake_fd_); }
 
 void Lane::offer() noexcept {
     std::uint32_t manager = kManager;
-    shared_->owner.compare_exchange_strong(manager, kAvailable, std::memory_order_acq_rel);
+    if (owner_.compare_exchange_strong(manager, kAvailable, std::memory_order_acq_rel))
+        shared_->owner.store(kAvailable, std::memory_order_relaxed);
 }
 
 bool Lane::revoke() noexcept {
-    std::uint32_t o = shared_->owner.load(std::memory_order_acquire);
+    std::uint32_t o = owner_.load(std::memory_order_acquire);
     while (o == kAvailable) {
-        if (shared_->owner.compare_exchange_weak(o, kManager, std::memory_order_acq_rel)) return true;
+        if (owner_.compare_exchange_weak(o, kManager, std::memory_order_acq_rel)) {
+            shared_->owner.store(kManager, std::memory_order_relaxed);
+            return true;
+        }
     }
-    return o == kManager;
+    return o == kManager || o == kDead;
 }
 
-void Lane::take_reply(std::string_view elsewhere) {
-    // A frame without the reply may be stale: sent for an earlier call whose reply a
-    // waiter took meanwhile. It may take a reply in the lane (any thread may), never
-    // REPLY_ELSEWHERE, whose bytes only the frame that carries them has.
-    if (!elsewhere.empty()) {
-        if (take(kReplyElsewhere)) finish(elsewhere);
-    } else if (take(kReply)) {
-        finish({shared_->bytes, shared_->size});
+bool Lane::plausible_notice(std::uint64_t id, std::size_t payload_size) const noexcept {
+    if (id == 0 || id >= next_seq_.load(std::memory_order_relaxed)) return false;  // never given
+    // A reply that did not fit comes at once, for the call in the lane: nothing else can
+    // end that call meanwhile (waiters take replies in the lane only) while the worker lives.
+    return payload_size == 0 || id == ticket_.load(std::memory_order_acquire);
+}
+
+void Lane::take_reply(std::uint64_t id, std::string_view elsewhere) {
+    const std::uint64_t t = ticket_.load(std::memory_order_acquire);
+    if (t == 0) return;  // no call in the lane: a notice of a reply already taken
+    if (elsewhere.empty()) {
+        // A notice without the reply may be stale: sent for an earlier call whose reply a
+        // waiter took meanwhile. It may take a reply in the lane (any thread may), never
+        // REPLY_ELSEWHERE, whose bytes only the frame that carries them has.
+        take_shared_reply(t);
+        return;
     }
+    if (id != t || !claim(t)) return;
+    std::string reply;
+    std::exception_ptr error;
+    try {
+        reply.assign(elsewhere);
+    } catch (...) {
+        error = std::current_exception();
+    }
+    finish(reply, error);
 }
 
 void Lane::fail(const std::exception_ptr& error) noexcept {
-    // The worker may still move CALL to REPLY (it is being killed): loop until the call
-    // in the lane is settled one way or the other.
-    for (;;) {
-        const std::uint32_t p = shared_->phase.load(std::memory_order_acquire);
-        if (p == kReply) {
-            if (!take(kReply)) continue;
-            finish({shared_->bytes, shared_->size});
-        } else if (p == kCall || p == kReplyElsewhere) {
-            if (!take(p)) continue;
-            StateBase* const state = state_.exchange(nullptr, std::memory_order_relaxed);
-            CallBook::fail(state, error);
-            shared_->phase.store(kFree, std::memory_order_release);
-            shared_->owner.store(kManager, std::memory_order_release);
-            state->release();
-        }
-        break;  // FREE: no call; TAKING: a waiter is finishing it
-    }
-    // No new call. (A reply a waiter is taking right now frees the lane afterwards; the
-    // pool is broken or the worker gone by then, so no submitter claims it.)
-    revoke();
+    // No new call, ever: a thread finishing the lane's call right now cannot offer it again.
+    owner_.store(kDead, std::memory_order_seq_cst);
+    shared_->owner.store(kManager, std::memory_order_relaxed);
+    const std::uint64_t t = ticket_.load(std::memory_order_acquire);
+    if (t == 0) return;  // no call, or another thread is ending it
+    // A reply the worker wrote before it went completes its call; otherwise the call fails,
+    // whatever the shared memory says.
+    if (take_shared_reply(t) || !claim(t)) return;
+    finish({}, error);
 }
 
 // ---- the worker's side -------------------------------------------------------------
@@ -240,7 +268,7 @@ bool WorkerLane::settle_notify(int sock, bool now) noexcept {
     if (!now && std::chrono::steady_clock::now() < last_call_end_ + kNotifyAfter) return true;
     notify_pending_ = false;
     std::string frame;
-    wire::append_frame(frame, wire::Kind::lane_done, shared_->seq, {});
+    wire::append_frame(frame, wire::Kind::lane_done, seq_, {});
     return wire::write_all(sock, frame.data(), frame.size());
 }
 
@@ -280,18 +308,17 @@ bool WorkerLane::wait(int sock) noexcept {
 std::string WorkerLane::reply(std::string_view reply) {
     std::string frame;
     last_call_end_ = std::chrono::steady_clock::now();
-    // A CAS, not a store: if the pool has failed the call meanwhile (it is breaking), the
-    // reply has no future left to go to.
-    std::uint32_t call = kCall;
+    // Stores, not compare-and-swaps: this worker knows it ran a lane call, whatever the
+    // call's code wrote meanwhile in the shared memory; the pool decides whether anyone
+    // still wants the reply (its ticket), never the phase.
     if (reply.size() <= kCapacity) {
         std::memcpy(shared_->bytes, reply.data(), reply.size());
-        shared_->size = static_cast<std::uint32_t>(reply.size());
-        if (!shared_->phase.compare_exchange_strong(call, kReply, std::memory_order_seq_cst)) return frame;
-        // A waiter decrements `waiters`, then looks at the phase: one of us sees the other.
-        notify_pending_ = shared_->waiters.load(std::memory_order_seq_cst) == 0;
+        shared_->size.store(static_cast<std::uint32_t>(reply.size()), std::memory_order_relaxed);
+        shared_->phase.store(kReply, std::memory_order_seq_cst);
+        notify_pending_ = true;  // told after kNotifyAfter unless taken by then (wait())
     } else {
-        if (!shared_->phase.compare_exchange_strong(call, kReplyElsewhere, std::memory_order_seq_cst)) return frame;
-        wire::append_frame(frame, wire::Kind::lane_done, shared_->seq, reply);
+        shared_->phase.store(kReplyElsewhere, std::memory_order_seq_cst);
+        wire::append_frame(frame, wire::Kind::lane_done, seq_, reply);
     }
     return frame;
 }

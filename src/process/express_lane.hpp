@@ -9,32 +9,41 @@
 // WaitHelper) takes the reply itself. On 2 cores that is two spinning threads,
 // not three.
 //
-// Who may touch the lane is `owner`, a word in the shared memory:
+// The worker shares the lane's memory, so nothing in it is trusted (the threat model in
+// docs/design.md): a buggy task can scribble on any of its words. What the pool relies on
+// lives in the pool's memory only:
 //
-//   MANAGER ──offer() (manager: worker idle, nothing queued)──► AVAILABLE
-//   AVAILABLE ──revoke() (manager: it wants the worker)──────► MANAGER
-//   AVAILABLE ──try_start() (a submitter, under the pool's lock)─► LANE
-//   LANE ──the reply taken and decoded (any thread)───────────► AVAILABLE
+//   owner_ (who may use the lane):
+//     MANAGER ──offer() (manager: worker idle, nothing queued)──► AVAILABLE
+//     AVAILABLE ──revoke() (manager: it wants the worker)──────► MANAGER
+//     AVAILABLE ──try_start() (a submitter, under the pool's lock)─► LANE
+//     LANE ──the reply taken and decoded (any thread)───────────► AVAILABLE
+//     any ──fail() (the worker is gone)─────────────────────────► DEAD (for good)
+//   ticket_: the sequence number of the call in the lane, 0 when there is none. Exactly
+//     one thread ends a lane call: the one whose compare-and-swap takes ticket_ to 0 (a
+//     waiter taking the reply, the manager on a lane_done frame, or fail()). The call's
+//     state and decoder sit beside it.
 //
-// and the call's progress is `phase`:
+// The shared words are hints between the two sides: `phase` (FREE ─pool─► CALL ─worker─►
+// REPLY, or REPLY_ELSEWHERE when the reply did not fit and follows on the socket; the
+// pool sets FREE when it has taken the reply), `owner` (a copy of owner_, so that the
+// worker stops spinning once the manager wants it), `worker_sleeping`, `size` and `seq`.
+// A reply is taken by copying at most kCapacity bytes (the size read once) out of the
+// shared memory, then decoding the copy. A forged phase at worst makes the pool decode
+// garbage, which breaks it as any undecodable reply does; a forged size is bounded.
 //
-//   FREE ─submitter─► CALL ─worker─► REPLY ──CAS by a waiter or the manager─► TAKING ─► FREE
-//                          └─worker─► REPLY_ELSEWHERE (too big: its bytes follow on the socket)
-//                                        └─manager─► TAKING ─► FREE
-//   CALL/REPLY ─manager, the worker died─► TAKING ─► FREE (the future fails)
+// A reply that cannot be decoded breaks the pool (as through the socket): the thread
+// taking it marks the pool broken, then fails the future; the lane stays the manager's.
 //
-// A reply that cannot be decoded breaks the pool (as through the socket): the
-// thread taking it marks the pool broken, then fails the future; the lane stays
-// the manager's.
-//
-// The worker tells the manager of a reply (a lane_done frame) only when no
-// thread is spinning for it (`waiters`; both sides check the other's word
-// after writing their own, so one of them always takes it), and only after
-// 20 µs in which nobody took it: a caller usually reaches result() a moment
-// after its submit, and a manager woken for nothing then spins for 50 µs,
-// stealing one of two cores from the caller and the worker.
+// The worker tells the manager of a reply (a lane_done frame) when nobody has taken it
+// 20 µs after it was written: a caller usually reaches result() a moment after its
+// submit and spins for the reply itself, and a manager woken for nothing then spins for
+// 50 µs, stealing one of two cores from the caller and the worker. (That notice once also
+// waited while a `waiters` word in the lane was non-zero; a task that scribbled on it kept
+// its reply from ever reaching an unwaited future.)
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -51,22 +60,22 @@
 namespace cf::detail::express {
 
 enum Phase : std::uint32_t { kFree = 0, kCall = 1, kReply = 2, kReplyElsewhere = 3, kTaking = 4 };
-enum Owner : std::uint32_t { kManager = 0, kAvailable = 1, kLane = 2 };
+enum Owner : std::uint32_t { kManager = 0, kAvailable = 1, kLane = 2, kDead = 3 };
 
 /// Bytes a call or a reply may have to travel in the lane.
 inline constexpr std::size_t kCapacity = 4 * 1024 * 1024 - 256;
 
-/// The lane's shared memory, mapped by the pool and by one worker.
+/// The lane's shared memory, mapped by the pool and by one worker: hints only (see above).
 struct Shared {
     alignas(64) std::atomic<std::uint32_t> phase{kFree};
-    std::uint32_t size = 0;  // bytes of the call (CALL) or of the reply (REPLY) in `bytes`
-    std::uint64_t seq = 0;   // which lane call this is, echoed in lane_done frames
+    std::atomic<std::uint32_t> size{0};  // bytes of the call (CALL) or of the reply (REPLY) in `bytes`
+    std::atomic<std::uint64_t> seq{0};   // which lane call this is, echoed in lane_done frames
     alignas(64) std::atomic<std::uint32_t> owner{kManager};
-    alignas(64) std::atomic<std::uint32_t> waiters{0};          // threads spinning for the reply
     alignas(64) std::atomic<std::uint32_t> worker_sleeping{0};  // set while the worker blocks in poll()
     alignas(64) char bytes[kCapacity];
 };
-static_assert(std::atomic<std::uint32_t>::is_always_lock_free, "the lane's words are shared between processes");
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free && std::atomic<std::uint64_t>::is_always_lock_free,
+              "the lane's words are shared between processes");
 
 /// The pool's side of one worker's lane.
 class Lane final : public WaitHelper {
@@ -99,22 +108,34 @@ public:
     // ---- the manager thread ------------------------------------------------------------
     /// MANAGER -> AVAILABLE.
     void offer() noexcept;
-    /// AVAILABLE -> MANAGER; true when the manager owns the lane (false while a call is in it).
+    /// AVAILABLE -> MANAGER; true when no call can be in the lane (false while one is).
     bool revoke() noexcept;
-    [[nodiscard]] bool busy() const noexcept { return shared_->owner.load(std::memory_order_acquire) == kLane; }
+    [[nodiscard]] bool busy() const noexcept { return owner_.load(std::memory_order_acquire) == kLane; }
     /// Whether a thread that frees the lane should wake the manager.
     void set_manager_waits(bool waits) noexcept { manager_waits_.store(waits, std::memory_order_seq_cst); }
+    /// Whether a lane_done frame's id and payload can be what this lane's worker sends: an
+    /// id the pool gave to a lane call, and a payload (a reply that did not fit) only for
+    /// the call in the lane. A frame that cannot be is corrupt: the pool breaks.
+    [[nodiscard]] bool plausible_notice(std::uint64_t id, std::size_t payload_size) const noexcept;
     /// A lane_done frame: takes the reply in the lane, or `elsewhere` (the frame's
-    /// payload) when it did not fit; nothing if a waiter took it first.
-    void take_reply(std::string_view elsewhere);
+    /// payload) when it did not fit; nothing if the call has ended already.
+    void take_reply(std::uint64_t id, std::string_view elsewhere);
     /// The worker is gone: a call still in the lane fails with `error` (one whose reply
-    /// is there completes). No new call is accepted.
+    /// is there completes). No new call is accepted, ever.
     void fail(const std::exception_ptr& error) noexcept;
 
 private:
-    /// The caller won REPLY/REPLY_ELSEWHERE -> TAKING: decodes `reply` into the call's future.
-    void finish(std::string_view reply) noexcept;
-    bool take(std::uint32_t from) noexcept;
+    /// Takes the reply in the shared memory for the call with ticket `t`, if it is there
+    /// and nobody else ends that call.
+    bool take_shared_reply(std::uint64_t t) noexcept;
+    /// Ends the lane call this thread won `t` for (see ticket_): a copy of the reply decoded
+    /// into its future, or `error` when there is none.
+    void finish(const std::string& reply, const std::exception_ptr& error) noexcept;
+    /// The reply in the shared memory, copied out: its size read once and bounded.
+    [[nodiscard]] std::string copy_reply() const;
+    bool claim(std::uint64_t t) noexcept {
+        return ticket_.compare_exchange_strong(t, 0, std::memory_order_acq_rel);
+    }
     void wake_manager() const noexcept;
     void release_resources() noexcept;
 
@@ -122,9 +143,11 @@ private:
     int memfd_ = -1;
     int worker_wake_fd_ = -1;
     int manager_wake_fd_ = -1;
-    std::atomic<StateBase*> state_{nullptr};  // the call in the lane; written before CALL is published
-    ReplyDecoder decode_ = nullptr;
-    std::uint64_t next_seq_ = 1;
+    std::atomic<std::uint32_t> owner_{kManager};  // the truth; shared_->owner is its copy
+    std::atomic<std::uint64_t> ticket_{0};        // the call in the lane (see above)
+    std::atomic<StateBase*> state_{nullptr};      // its state, written before ticket_
+    ReplyDecoder decode_ = nullptr;               // its decoder, written before ticket_
+    std::atomic<std::uint64_t> next_seq_{1};      // written under the pool's lock
     std::atomic<bool> woke_worker_{false};  // the last call had to wake the worker from poll()
     std::atomic<bool> manager_waits_{false};
     BreakPool break_pool_;
@@ -151,8 +174,11 @@ public:
     /// reply() held back when its time comes; false if the socket is gone.
     bool wait(int sock) noexcept;
 
-    /// The call's bytes (valid until `reply`).
-    [[nodiscard]] std::string_view call() const noexcept { return {shared_->bytes, shared_->size}; }
+    /// The call's bytes (valid until `reply`), its sequence number kept for the notice.
+    [[nodiscard]] std::string_view take_call() noexcept {
+        seq_ = shared_->seq.load(std::memory_order_relaxed);
+        return {shared_->bytes, std::min<std::size_t>(shared_->size.load(std::memory_order_relaxed), kCapacity)};
+    }
     /// Publishes `reply` (into the lane if it fits); returns the lane_done frame to send
     /// now (with the reply, when it does not fit), or an empty string: a waiter spins for
     /// the reply, or the manager is told later by wait() if nobody takes it.
@@ -163,6 +189,7 @@ private:
     int wake_fd_ = -1;
     std::chrono::steady_clock::time_point last_call_end_{};
     bool notify_pending_ = false;  // a reply in the lane the manager has not been told of
+    std::uint64_t seq_ = 0;        // the sequence number of the lane call last taken
 
     /// Sends the held-back lane_done frame unless the reply has been taken; before its
     /// moment only if `now`. False if the socket is gone.

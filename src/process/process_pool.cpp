@@ -152,6 +152,11 @@ public:
     }
 
     void submit(StateBase* state, std::string bytes, ReplyDecoder decode) {
+        if (bytes.size() > wire::kMaxPayload) {
+            state->release();
+            throw std::length_error("cfutures: the call encodes to " + std::to_string(bytes.size()) +
+                                    " bytes, more than a call can carry (4 GiB)");
+        }
         std::unique_lock lk(mutex_);
         cf::detail::refuse_if_closed<BrokenProcessPool>(lk, broken_, shutdown_, state);
         if (!manager_.joinable()) {
@@ -204,7 +209,11 @@ public:
         {
             std::lock_guard g(mutex_);
             // A pid leaves live_pids_ before it is reaped, so it cannot have been reused.
-            for (pid_t pid : live_pids_) ::kill(pid, sig);
+            for (pid_t pid : live_pids_) {
+                ::kill(pid, sig);
+                // A stopped worker (SIGSTOP) keeps a SIGTERM pending until it runs again.
+                if (sig != SIGKILL) ::kill(pid, SIGCONT);
+            }
             killing_ = true;
         }
         shutdown(false, true);
@@ -288,11 +297,11 @@ private:
             cancel = std::exchange(cancel_requested_, false);
             lane_failure = std::exchange(lane_failure_, {});
         }
+        book_.enqueue(fresh);  // first: a break below fails them with the others
         if (!lane_failure.empty()) {
             break_pool(lane_failure);
             return;
         }
-        book_.enqueue(fresh);
         if (cancel) book_.cancel_queued();  // shutdown(cancel_futures=true): what has not been sent
     }
 
@@ -514,18 +523,22 @@ private:
         }
         wire::Header h{};
         std::string_view payload;
-        while (broken_here_.empty() && w.in.next(h, payload)) {
+        const char* bad = nullptr;
+        auto check = [&w](const wire::Header& hd) { return check_frame(w, hd); };
+        while (broken_here_.empty()) {
+            const auto next = w.in.next(h, payload, check, bad);
+            if (next == wire::FrameReader::Next::none) break;
+            if (next == wire::FrameReader::Next::bad) {
+                break_pool("worker " + std::to_string(w.pid) + " sent a corrupt frame (" + bad + ")");
+                return open;
+            }
             if (h.kind == wire::Kind::fatal) {
                 w.fatal.assign(payload);
                 continue;
             }
-            if (h.kind == wire::Kind::lane_done && w.lane) {
-                w.lane->take_reply(payload);
+            if (h.kind == wire::Kind::lane_done) {
+                w.lane->take_reply(h.id, payload);
                 continue;
-            }
-            if (h.kind != wire::Kind::reply || w.in_flight.empty() || w.in_flight.front().id != h.id) {
-                break_pool("worker " + std::to_string(w.pid) + " sent a corrupt reply");
-                return open;
             }
             const auto now = CallWindow::Clock::now();
             window_.record(w.in_flight.front().at, w.last_reply, now);
@@ -550,6 +563,29 @@ private:
             call.state->release();
         }
         return open;
+    }
+
+    /// Whether a header a worker sent can be what a worker sends, judged as soon as it
+    /// arrives (a worker is not trusted: see the threat model in docs/design.md). Returns
+    /// why not, or null.
+    static const char* check_frame(const Worker& w, const wire::Header& h) {
+        if (h.pad[0] != 0 || h.pad[1] != 0 || h.pad[2] != 0) return "a header with non-zero padding";
+        switch (h.kind) {
+            case wire::Kind::reply:
+                if (w.in_flight.empty()) return "a reply, but no call was sent to it";
+                if (h.id != w.in_flight.front().id) return "a reply to a call that is not its oldest in flight";
+                return nullptr;
+            case wire::Kind::lane_done:
+                if (!w.lane) return "an express-lane notice, but it has no lane";
+                if (!w.lane->plausible_notice(h.id, h.size)) return "an express-lane notice of a call its lane does not hold";
+                return nullptr;
+            case wire::Kind::fatal:
+                if (h.id != 0) return "a fatal message with a call id";
+                if (h.size > wire::kMaxFatal) return "a fatal message of over 1 MiB";
+                return nullptr;
+            default:
+                return "a frame of a kind a worker never sends";
+        }
     }
 
     void worker_exited(std::uint64_t key, Worker& w) {

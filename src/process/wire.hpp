@@ -30,6 +30,13 @@ struct Header {
 };
 static_assert(sizeof(Header) == 16);
 
+/// The most a frame's payload can hold (its size is 32 bits): a call that encodes to more
+/// is refused by submit, a worker whose result does is ended with a fatal frame that says so.
+inline constexpr std::size_t kMaxPayload = 0xffffffffu;
+/// The most a worker's fatal frame may say.
+inline constexpr std::uint32_t kMaxFatal = 1024 * 1024;
+
+/// Appends one frame; `payload` must be at most kMaxPayload bytes.
 inline void append_frame(std::string& out, Kind kind, std::uint64_t id, std::string_view payload) {
     Header h{static_cast<std::uint32_t>(payload.size()), kind, {0, 0, 0}, id};
     out.append(reinterpret_cast<const char*>(&h), sizeof h);
@@ -41,29 +48,43 @@ class FrameReader {
 public:
     std::string& buffer() noexcept { return buf_; }
 
-    /// The next complete frame, or false; the payload view is valid until the next call.
-    bool next(Header& h, std::string_view& payload) {
+    enum class Next { none, frame, bad };
+
+    /// The next complete frame (Next::frame), or Next::none until more bytes come. `check`
+    /// judges a header as soon as it has arrived, before its payload is awaited: it returns
+    /// null, or why the frame cannot be (then Next::bad, `why` set, and the reader is
+    /// stuck: the sender is not to be believed any more). The payload view is valid until
+    /// the next call.
+    template <class Check>
+    Next next(Header& h, std::string_view& payload, Check&& check, const char*& why) {
         if (pos_ > 0 && pos_ == buf_.size()) {
             buf_.clear();
             pos_ = 0;
         }
         if (buf_.size() - pos_ < sizeof(Header)) return compact();
         std::memcpy(&h, buf_.data() + pos_, sizeof h);
+        if ((why = check(h)) != nullptr) return Next::bad;
         if (buf_.size() - pos_ - sizeof h < h.size) return compact();
         payload = std::string_view(buf_.data() + pos_ + sizeof h, h.size);
         pos_ += sizeof h + h.size;
-        return true;
+        return Next::frame;
+    }
+
+    /// The next complete frame from a sender that is trusted (the pool, to its worker).
+    bool next(Header& h, std::string_view& payload) {
+        const char* why = nullptr;
+        return next(h, payload, [](const Header&) -> const char* { return nullptr; }, why) == Next::frame;
     }
 
     [[nodiscard]] bool has_partial() const noexcept { return pos_ < buf_.size(); }
 
 private:
-    bool compact() {
+    Next compact() {
         if (pos_ > 0) {
             buf_.erase(0, pos_);
             pos_ = 0;
         }
-        return false;
+        return Next::none;
     }
     std::string buf_;
     std::size_t pos_ = 0;

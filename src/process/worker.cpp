@@ -105,6 +105,13 @@ namespace {
 
 std::string describe(const std::exception_ptr& e) { return exception_type_name(e) + ": " + exception_message(e); }
 
+/// A reply's size is 32 bits on the wire: a bigger one ends the worker with a message that
+/// says so (its call cannot be answered, and a cut reply would be corrupt).
+void refuse_oversized(int fd, const std::string& reply) noexcept {
+    if (reply.size() > wire::kMaxPayload)
+        die_with(fd, "a result encoded to " + std::to_string(reply.size()) + " bytes, more than a reply can carry (4 GiB)", 6);
+}
+
 }  // namespace
 
 void run_worker(int fd, int max_tasks) noexcept {
@@ -129,10 +136,11 @@ void run_worker(int fd, int max_tasks) noexcept {
             if (lane.has_call()) {
                 reply.clear();
                 try {
-                    run_encoded_call(lane.call(), reply);
+                    run_encoded_call(lane.take_call(), reply);
                 } catch (...) {
                     fail_call(wire::Kind::call);
                 }
+                refuse_oversized(fd, reply);
                 ++done;
                 const std::string frame = lane.reply(reply);
                 if (!frame.empty() && !wire::write_all(fd, frame.data(), frame.size())) ::_exit(0);
@@ -179,6 +187,7 @@ void run_worker(int fd, int max_tasks) noexcept {
                 }
                 continue;
             }
+            refuse_oversized(fd, reply);
             wire::append_frame(out, wire::Kind::reply, h.id, reply);
             ++done;
             if (max_tasks > 0 && done >= max_tasks) {

@@ -280,6 +280,11 @@ std::string encode_chunk(const Fn& fn, const std::vector<std::tuple<Args...>>& i
     return out;
 }
 
+/// A reply longer than what it holds is as corrupt as a shorter one.
+[[noreturn]] inline void throw_trailing_bytes(std::size_t extra) {
+    throw std::runtime_error("corrupt reply: " + std::to_string(extra) + " bytes after its end");
+}
+
 template <class R>
 std::variant<map_value_t<R>, std::exception_ptr> decode_outcome(Decoder& d) {
     if constexpr (std::is_arithmetic_v<R>) {
@@ -316,7 +321,9 @@ void complete_call(StateBase* state, std::string_view reply) {
     // every std::shared_ptr it built, which the result's owner must not find shared.
     auto outcome = [&] {
         Decoder d(reply);
-        return decode_outcome<R>(d);
+        auto decoded = decode_outcome<R>(d);
+        if (d.remaining() != 0) throw_trailing_bytes(d.remaining());
+        return decoded;
     }();
     auto* s = static_cast<ResultState<R>*>(state);
     try {
@@ -345,6 +352,7 @@ void complete_chunk(StateBase* state, std::string_view reply) {
             if constexpr (std::is_arithmetic_v<R>) {
                 if (count > d.remaining() / sizeof(R)) throw std::runtime_error("corrupt reply: fewer bytes than values");
                 items.assign_raw(d.peek(count * sizeof(R)), static_cast<std::size_t>(count));
+                d.skip(count * sizeof(R));
             } else {
                 throw std::runtime_error("corrupt reply: raw values of a type that is not arithmetic");
             }
@@ -360,6 +368,7 @@ void complete_chunk(StateBase* state, std::string_view reply) {
                 }
             }
         }
+        if (d.remaining() != 0) throw_trailing_bytes(d.remaining());
     }
     try {
         static_cast<ResultState<ChunkOutcomes<R>>*>(state)->set_result(std::move(items));

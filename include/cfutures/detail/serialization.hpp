@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <cstring>
-#include <istream>
 #include <memory>
 #include <ostream>
 #include <streambuf>
@@ -54,24 +53,11 @@ private:
     std::string* out_ = nullptr;
 };
 
-/// A streambuf reading a byte range in place.
-class BytesSource final : public std::streambuf {
-public:
-    void reset(const char* data, std::size_t size) noexcept {
-        char* p = const_cast<char*>(data);  // the get area is never written through
-        setg(p, p, p + size);
-    }
-    /// Bytes not consumed yet.
-    [[nodiscard]] std::size_t remaining() const noexcept { return static_cast<std::size_t>(egptr() - gptr()); }
-    /// The next `n` bytes in place, or null if fewer remain; consume them with skip().
-    [[nodiscard]] const char* peek(std::size_t n) const noexcept { return remaining() >= n ? gptr() : nullptr; }
-    void skip(std::size_t n) noexcept { gbump(static_cast<int>(n)); }
-};
-
 /// A stream over its own streambuf, lent out per thread: constructing a std::ios_base
-/// (locale, facets) costs more than encoding a small call, and cereal needs a stream.
-/// Each Encoder or Decoder borrows one for its lifetime and gets a fresh archive (cereal
-/// archives keep shared_ptr and polymorphic-type tables that must not outlive a message).
+/// (locale, facets) costs more than encoding a small call, and cereal's output archive
+/// needs a stream. Each Encoder borrows one for its lifetime and gets a fresh archive
+/// (cereal archives keep shared_ptr and polymorphic-type tables that must not outlive a
+/// message).
 template <class Buf, class Stream>
 class PooledStream {
 public:
@@ -122,30 +108,86 @@ private:
     cereal::BinaryOutputArchive archive_;
 };
 
-/// Reads values with cereal from a byte range; throws when the bytes run out.
+/// cereal's binary format read from a byte range, with every length checked before it
+/// is believed. Bytes from another process are bad input until checked (see the threat
+/// model in docs/design.md): cereal's own BinaryInputArchive resizes a string or a
+/// container to the size it reads and only then finds the bytes missing, so a 64-byte
+/// reply claiming a 1 GiB string made the parent allocate and zero 1 GiB. Here a size
+/// (cereal's SizeTag: a string's characters, a container's items) larger than the bytes
+/// left throws before anything is allocated for it, and so does any read past the end.
+/// Every item of a string or container takes at least one byte in this format, except
+/// items that serialize to nothing (empty classes): a container of those cannot hold more
+/// items than the bytes that follow its size.
+class BoundedInputArchive : public cereal::InputArchive<BoundedInputArchive, cereal::AllowEmptyClassElision> {
+public:
+    BoundedInputArchive(const char* data, std::size_t size) noexcept
+        : cereal::InputArchive<BoundedInputArchive, cereal::AllowEmptyClassElision>(this), pos_(data), end_(data + size) {}
+
+    void loadBinary(void* out, std::size_t n) {
+        if (n > remaining())
+            throw cereal::Exception("corrupt data: " + std::to_string(n) + " bytes wanted, " +
+                                    std::to_string(remaining()) + " left");
+        std::memcpy(out, pos_, n);
+        pos_ += n;
+    }
+    /// A size just read (items of a string or container): no more than the bytes left.
+    void check_size(std::uint64_t items) const {
+        if (items > remaining())
+            throw cereal::Exception("corrupt data: a size of " + std::to_string(items) + " items with " +
+                                    std::to_string(remaining()) + " bytes left");
+    }
+    [[nodiscard]] std::size_t remaining() const noexcept { return static_cast<std::size_t>(end_ - pos_); }
+    /// The next `n` bytes in place, or null if fewer remain; consume them with skip().
+    [[nodiscard]] const char* peek(std::size_t n) const noexcept { return remaining() >= n ? pos_ : nullptr; }
+    void skip(std::size_t n) noexcept { pos_ += n; }
+
+private:
+    const char* pos_;
+    const char* end_;
+};
+
+template <class T>
+std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& ar, T& t) {
+    ar.loadBinary(std::addressof(t), sizeof t);
+}
+template <class T>
+void CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& ar, cereal::NameValuePair<T>& t) {
+    ar(t.value);
+}
+template <class T>
+void CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& ar, cereal::SizeTag<T>& t) {
+    ar(t.size);
+    ar.check_size(static_cast<std::uint64_t>(t.size));
+}
+template <class T>
+void CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& ar, cereal::BinaryData<T>& bd) {
+    ar.loadBinary(bd.data, static_cast<std::size_t>(bd.size));
+}
+
+/// Reads values with cereal from a byte range, in place; throws when the bytes run out
+/// or a length read is larger than the bytes left (BoundedInputArchive).
 class Decoder {
 public:
-    Decoder(const char* data, std::size_t size) : archive_((stream_.buf().reset(data, size), stream_.stream())) {}
+    Decoder(const char* data, std::size_t size) : archive_(data, size) {}
     explicit Decoder(std::string_view bytes) : Decoder(bytes.data(), bytes.size()) {}
     template <class... T>
     void operator()(T&... values) {
         archive_(values...);
     }
-    [[nodiscard]] std::size_t remaining() { return stream_.buf().remaining(); }
+    [[nodiscard]] std::size_t remaining() const noexcept { return archive_.remaining(); }
     /// Raw access for hot paths that read what cereal's binary archive writes for
-    /// arithmetic types (their bytes, as they are in memory): see BytesSource.
-    [[nodiscard]] const char* peek(std::size_t n) { return stream_.buf().peek(n); }
-    void skip(std::size_t n) { stream_.buf().skip(n); }
+    /// arithmetic types (their bytes, as they are in memory).
+    [[nodiscard]] const char* peek(std::size_t n) const noexcept { return archive_.peek(n); }
+    void skip(std::size_t n) noexcept { archive_.skip(n); }
 
 private:
-    PooledStream<BytesSource, std::istream> stream_;
-    cereal::BinaryInputArchive archive_;
+    BoundedInputArchive archive_;
 };
 
 template <class T>
 inline constexpr bool is_serializable_v =
     std::is_void_v<T> || (cereal::traits::is_output_serializable<T, cereal::BinaryOutputArchive>::value &&
-                          cereal::traits::is_input_serializable<T, cereal::BinaryInputArchive>::value);
+                          cereal::traits::is_input_serializable<T, BoundedInputArchive>::value);
 
 /// Instantiated for every argument, result and callable state that crosses a
 /// process boundary: a type that cannot be serialized stops the build here, and
@@ -160,3 +202,13 @@ struct require_serializable {
 };
 
 }  // namespace cf::detail
+
+// Polymorphic types registered with CEREAL_REGISTER_TYPE are readable through it too; and
+// what cereal's binary output archive writes is what it reads (for load_minimal checks).
+CEREAL_REGISTER_ARCHIVE(cf::detail::BoundedInputArchive)
+namespace cereal::traits::detail {
+template <>
+struct get_output_from_input<cf::detail::BoundedInputArchive> {
+    using type = cereal::BinaryOutputArchive;
+};
+}  // namespace cereal::traits::detail
