@@ -32,6 +32,7 @@ namespace cf::mpi {
 namespace detail {
 
 namespace {
+using cf::detail::CancelHandshake;
 using cf::detail::CallBook;
 using cf::detail::CallWindow;
 using cf::detail::ReplyDecoder;
@@ -118,7 +119,9 @@ public:
                 if (auto it = g_world_processes.find(w.rank); it != g_world_processes.end()) watch(w, it->second);
             }
         }
+        std::lock_guard g(mutex_);  // the manager may shut down (from a callback) at once
         manager_ = std::thread([this] { manager_main(); });
+        manager_id_ = manager_.get_id();
     }
 
     ~MPICore() {
@@ -141,12 +144,26 @@ public:
     }
 
     void shutdown(bool wait, bool cancel_futures) {
+        std::deque<Call> unqueued;  // submitted, not taken by the manager: cancelled here
+        std::uint64_t request = 0;  // what the manager is asked to cancel
+        bool on_manager = false;
         {
             std::lock_guard g(mutex_);
             shutdown_ = true;
-            cancel_requested_ = cancel_requested_ || cancel_futures;
+            if (cancel_futures) {
+                unqueued.swap(submitted_);
+                on_manager = manager_id_ == std::this_thread::get_id();
+                if (manager_id_ != std::thread::id() && !on_manager && !cancel_.gone_locked())
+                    request = cancel_.request_locked();
+            }
         }
         cv_.notify_one();
+        CallBook::cancel_calls(unqueued);
+        if (on_manager) book_.cancel_queued();
+        if (request != 0) {
+            std::unique_lock lk(mutex_);
+            cancel_.wait(lk, request);
+        }
         if (!wait) return;
         std::lock_guard jg(join_mutex_);
         if (manager_.joinable() && manager_.get_id() != std::this_thread::get_id()) manager_.join();
@@ -186,6 +203,7 @@ private:
         } catch (...) {
             break_executor("the executor's manager failed: " + describe_current_exception_text());
         }
+        cancel_.manager_gone(mutex_);  // every call is done or failed by now
         try {
             release_workers();
         } catch (...) {
@@ -218,17 +236,20 @@ private:
 
     bool take_submitted() {
         std::deque<Call> fresh;
-        bool cancel = false;
+        std::uint64_t cancel = 0;
         {
             std::lock_guard g(mutex_);
             fresh.swap(submitted_);
             shutting_down_ = shutdown_;
-            cancel = std::exchange(cancel_requested_, false);
+            cancel = cancel_.pending_locked();
         }
         const bool any = !fresh.empty();
         book_.enqueue(fresh);
-        if (cancel) book_.cancel_queued();
-        return any || cancel;
+        if (cancel != 0) {  // shutdown(cancel_futures=true): what has not been sent
+            book_.cancel_queued();
+            cancel_.served(mutex_, cancel);
+        }
+        return any || cancel != 0;
     }
 
     Worker* pick_worker(CallWindow::Clock::time_point now) {
@@ -516,10 +537,11 @@ private:
     std::condition_variable cv_;
     std::deque<Call> submitted_;     // guarded by mutex_
     bool shutdown_ = false;          // guarded by mutex_
-    bool cancel_requested_ = false;  // guarded by mutex_
+    CancelHandshake cancel_;         // guarded by mutex_
     std::string broken_;             // guarded by mutex_
     std::mutex join_mutex_;
     std::thread manager_;
+    std::thread::id manager_id_;  // the manager thread's, once started; guarded by mutex_
 
     // The manager thread's own.
     bool shutting_down_ = false;

@@ -209,19 +209,14 @@ bool Lane::plausible_notice(std::uint64_t id, std::size_t payload_size) const no
 
 void Lane::take_reply(std::uint64_t id, std::string_view elsewhere) {
     const std::uint64_t t = ticket_.load(std::memory_order_acquire);
-    if (t == 0) return;  // no call in the lane: a notice of a reply already taken
-    if (elsewhere.empty()) {
-        // A notice without the reply may be stale: sent for an earlier call whose reply a
-        // waiter took meanwhile. It may take a reply in the lane (any thread may), never
-        // REPLY_ELSEWHERE, whose bytes only the frame that carries them has.
-        take_shared_reply(t);
-        return;
-    }
-    if (id != t || !claim(t)) return;
+    // A notice of an earlier call (a waiter took its reply meanwhile), or of none.
+    if (t == 0 || id != t || !claim(t)) return;
+    // The worker has written this call's reply, in the lane or in the frame: take it,
+    // whatever the phase word says now (a task's stray write may have changed it).
     std::string reply;
     std::exception_ptr error;
     try {
-        reply.assign(elsewhere);
+        reply = elsewhere.empty() ? copy_reply() : std::string(elsewhere);
     } catch (...) {
         error = std::current_exception();
     }

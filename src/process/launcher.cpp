@@ -1,6 +1,7 @@
 #include "launcher.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -10,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -33,12 +35,37 @@ namespace {
 /// The fd number a started process finds its socket on.
 constexpr int kChildFd = 3;
 
+/// The one object of type T a process has, made on first use, never destroyed (its
+/// thread, or the server it talks to, lives as long as the program). A child of fork()
+/// forgets its parent's (see forget_after_fork): no lock guards the making, so none can
+/// have been held by a thread that the fork left behind.
+template <class T>
+class PerProcess {
+public:
+    T& get() {
+        T* t = ptr_.load(std::memory_order_acquire);
+        if (t) return *t;
+        auto* fresh = new T;
+        if (ptr_.compare_exchange_strong(t, fresh, std::memory_order_acq_rel)) {
+            fresh->start();
+            return *fresh;
+        }
+        delete fresh;  // another thread made it first (start() not called: nothing runs)
+        return *t;
+    }
+    /// In a child of fork(): the parent's object is left alone (its mutexes may be held by
+    /// threads that do not exist here) and a fresh one is made on first use.
+    T* forget() noexcept { return ptr_.exchange(nullptr, std::memory_order_relaxed); }
+
+private:
+    std::atomic<T*> ptr_{nullptr};
+};
+
 /// Runs jobs on the one long-lived thread that starts every child process.
 class Launcher {
 public:
-    static Launcher& instance() {
-        static Launcher* l = new Launcher;  // never destroyed: the thread runs until the program ends
-        return *l;
+    void start() {
+        std::thread([this] { loop(); }).detach();
     }
 
     template <class F>
@@ -54,10 +81,6 @@ public:
     }
 
 private:
-    Launcher() {
-        std::thread([this] { loop(); }).detach();
-    }
-
     void loop() {
         ::pthread_setname_np(::pthread_self(), "cfutures-launch");
         for (;;) {
@@ -108,22 +131,27 @@ pid_t spawn_self(const std::string& role, int fd) {
     return pid;
 }
 
+PerProcess<Launcher> g_launcher;
+
 /// The fork server's side: one per program, started lazily, forks workers on request.
 class ForkServer {
 public:
-    static ForkServer& instance() {
-        static ForkServer* s = new ForkServer;  // lives as long as the program, like the server
-        return *s;
+    void start() {}  // the server itself starts with the first worker it is asked for
+
+    /// In a child of fork(): the parent's server is the parent's (its workers would write
+    /// to the parent's stdout); the child's copy of the connection goes.
+    void drop_inherited_connection() noexcept {
+        if (control_ >= 0) ::close(control_);
     }
 
     pid_t fork_worker(int worker_fd, int max_tasks) {
         std::lock_guard g(mutex_);
-        if (control_ < 0) start();
+        if (control_ < 0) start_server();
         if (!send_request(worker_fd, max_tasks)) {
             // The server died (killed by someone): start a new one and try once more.
             ::close(control_);
             control_ = -1;
-            start();
+            start_server();
             if (!send_request(worker_fd, max_tasks)) throw std::runtime_error("cfutures: the fork server does not answer");
         }
         pid_t pid = -1;
@@ -136,11 +164,11 @@ public:
     }
 
 private:
-    void start() {
+    void start_server() {
         int sv[2];
         if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("cfutures: socketpair");
         try {
-            Launcher::instance().run([&] { return spawn_self("forkserver:" + std::to_string(kChildFd) + ":0", sv[1]); });
+            g_launcher.get().run([&] { return spawn_self("forkserver:" + std::to_string(kChildFd) + ":0", sv[1]); });
         } catch (...) {
             ::close(sv[0]);
             ::close(sv[1]);
@@ -173,6 +201,18 @@ private:
     std::mutex mutex_;
     int control_ = -1;
 };
+
+PerProcess<ForkServer> g_fork_server;
+
+/// A program that forks (without exec) after using a pool can use pools in the child, as
+/// in Python: the child gets its own launcher thread (the parent's does not exist in the
+/// child) and its own fork server.
+void forget_after_fork() noexcept {
+    g_launcher.forget();
+    if (ForkServer* parents = g_fork_server.forget()) parents->drop_inherited_connection();
+}
+
+[[maybe_unused]] const int g_atfork_registered = ::pthread_atfork(nullptr, nullptr, &forget_after_fork);
 
 }  // namespace
 
@@ -209,24 +249,25 @@ void run_fork_server(int control_fd) noexcept {
     }
 }
 
-pid_t launch_worker(StartMethod method, int worker_fd, int max_tasks) {
+pid_t launch_worker(StartMethod method, int worker_fd, int pool_fd, int max_tasks) {
     switch (method) {
         case StartMethod::Fork:
-            return Launcher::instance().run([&]() -> pid_t {
+            return g_launcher.get().run([&]() -> pid_t {
                 const pid_t pid = ::fork();
                 if (pid < 0) throw_errno("cfutures: fork");
                 if (pid == 0) {
                     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+                    ::close(pool_fd);
                     run_worker(worker_fd, max_tasks);
                 }
                 return pid;
             });
         case StartMethod::Spawn:
-            return Launcher::instance().run([&] {
+            return g_launcher.get().run([&] {
                 return spawn_self("worker:" + std::to_string(kChildFd) + ":" + std::to_string(max_tasks), worker_fd);
             });
         case StartMethod::ForkServer:
-            return ForkServer::instance().fork_worker(worker_fd, max_tasks);
+            return g_fork_server.get().fork_worker(worker_fd, max_tasks);
     }
     throw std::invalid_argument("cfutures: unknown start method");
 }

@@ -13,9 +13,11 @@
 namespace cf::detail {
 
 /// Starts a worker that serves calls on `worker_fd` (the child's end of a
-/// socketpair; the caller closes its copy afterwards). `max_tasks` 0 means no limit.
-/// Returns the worker's pid, a child of this process. Throws std::system_error.
-pid_t launch_worker(StartMethod method, int worker_fd, int max_tasks);
+/// socketpair; the caller closes its copy afterwards); `pool_fd`, the pool's end, is
+/// closed in a forked worker (it must not hold, nor write into, its pool's end of its own
+/// socket). `max_tasks` 0 means no limit. Returns the worker's pid, a child of this
+/// process. Throws std::system_error.
+pid_t launch_worker(StartMethod method, int worker_fd, int pool_fd, int max_tasks);
 
 /// The worker's main loop (also the body of a forked worker). Never returns.
 [[noreturn]] void run_worker(int fd, int max_tasks) noexcept;

@@ -170,6 +170,7 @@ public:
                     while (static_cast<int>(workers_.size()) < max_workers_) register_worker_locked(start_worker());
                 }
                 manager_ = std::thread([self = shared_from_this()] { self->manager_main(); });
+                manager_id_ = manager_.get_id();
             } catch (...) {
                 lk.unlock();
                 state->release();
@@ -193,12 +194,26 @@ public:
     }
 
     void shutdown(bool wait, bool cancel_futures) {
+        std::deque<Call> unqueued;  // submitted, not taken by the manager: cancelled here
+        std::uint64_t request = 0;  // what the manager is asked to cancel
+        bool on_manager = false;
         {
             std::lock_guard g(mutex_);
             shutdown_ = true;
-            if (cancel_futures) cancel_requested_ = true;
+            if (cancel_futures) {
+                unqueued.swap(submitted_);
+                on_manager = manager_id_ == std::this_thread::get_id();
+                if (manager_id_ != std::thread::id() && !on_manager && !cancel_.gone_locked())
+                    request = cancel_.request_locked();
+            }
         }
         wake();
+        CallBook::cancel_calls(unqueued);
+        if (on_manager) book_.cancel_queued();
+        if (request != 0) {
+            std::unique_lock lk(mutex_);
+            cancel_.wait(lk, request);
+        }
         if (!wait) return;
         // Callbacks run on the manager thread; one that shuts the pool down cannot join it.
         std::lock_guard jg(join_mutex_);
@@ -247,6 +262,7 @@ private:
         } catch (...) {
             break_pool("the pool's manager failed: " + describe_current_exception_text());
         }
+        cancel_.manager_gone(mutex_);  // every call is done or failed by now
         reap_all();
     }
 
@@ -286,7 +302,7 @@ private:
 
     void take_submitted() {
         std::deque<Call> fresh;
-        bool cancel = false;
+        std::uint64_t cancel = 0;
         std::string lane_failure;
         {
             std::lock_guard g(mutex_);
@@ -294,7 +310,7 @@ private:
             // Set under the lock: a submitter after this point sees it and queues behind them.
             if (!fresh.empty()) calls_queued_.store(true, std::memory_order_relaxed);
             shutting_down_ = shutdown_;
-            cancel = std::exchange(cancel_requested_, false);
+            cancel = cancel_.pending_locked();
             lane_failure = std::exchange(lane_failure_, {});
         }
         book_.enqueue(fresh);  // first: a break below fails them with the others
@@ -302,7 +318,10 @@ private:
             break_pool(lane_failure);
             return;
         }
-        if (cancel) book_.cancel_queued();  // shutdown(cancel_futures=true): what has not been sent
+        if (cancel != 0) {  // shutdown(cancel_futures=true): what has not been sent
+            book_.cancel_queued();
+            cancel_.served(mutex_, cancel);
+        }
     }
 
     Worker* pick_worker(CallWindow::Clock::time_point now) {
@@ -356,7 +375,7 @@ private:
         if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("cfutures: socketpair");
         pid_t pid = -1;
         try {
-            pid = launch_worker(method_, sv[1], max_tasks_);
+            pid = launch_worker(method_, sv[1], sv[0], max_tasks_);
         } catch (...) {
             ::close(sv[0]);
             ::close(sv[1]);
@@ -681,7 +700,7 @@ private:
     mutable std::mutex mutex_;
     std::deque<Call> submitted_;     // guarded by mutex_
     bool shutdown_ = false;          // guarded by mutex_
-    bool cancel_requested_ = false;  // guarded by mutex_
+    CancelHandshake cancel_;         // guarded by mutex_
     bool killing_ = false;           // guarded by mutex_
     std::string broken_;             // guarded by mutex_
     std::unordered_set<pid_t> live_pids_;  // guarded by mutex_
@@ -690,6 +709,7 @@ private:
     std::string lane_failure_;  // why a lane's reply broke the pool; guarded by mutex_
     std::mutex join_mutex_;
     std::thread manager_;  // guarded by mutex_ (start) and join_mutex_ (join)
+    std::thread::id manager_id_;  // the manager thread's, once started; guarded by mutex_
     int wake_fd_ = -1;
     int epfd_ = -1;
 

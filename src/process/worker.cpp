@@ -24,10 +24,17 @@
 namespace cf {
 
 namespace {
-bool g_is_worker = false;
-}
+bool g_is_worker = false;  // set once this process has become a worker (or fork server)
 
-bool is_worker_process() noexcept { return g_is_worker; }
+/// Whether the launcher started this program as a worker or fork server: what the
+/// program's static initializers, which run before the takeover, can go by.
+bool started_as_worker() noexcept {
+    const char* role = std::getenv("CFUTURES_ROLE");
+    return role && (std::strncmp(role, "worker:", 7) == 0 || std::strncmp(role, "forkserver:", 11) == 0);
+}
+}  // namespace
+
+bool is_worker_process() noexcept { return g_is_worker || started_as_worker(); }
 
 namespace detail {
 

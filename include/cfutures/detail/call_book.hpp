@@ -4,6 +4,8 @@
 // pending work items before they move to the call queue).
 #pragma once
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <exception>
@@ -40,6 +42,48 @@ void refuse_if_closed(std::unique_lock<std::mutex>& lk, const std::string& broke
     throw std::runtime_error("cannot schedule new futures after shutdown");
 }
 
+/// shutdown(cancel_futures=true) of a remote executor has cancelled every call not yet
+/// handed to a worker when it returns (API.md), though its manager thread owns the queue
+/// of those calls: the shutting-down thread cancels what still waits in the submit queue
+/// itself (cancel_calls), asks the manager to cancel the rest, and waits until it has
+/// (one turn of its loop) or has ended. A manager thread shutting its own executor down
+/// (from a callback) cancels at once instead. Every member is guarded by the submitters'
+/// mutex, passed in.
+class CancelHandshake {
+public:
+    /// A new request; returns its number.
+    std::uint64_t request_locked() noexcept { return ++requested_; }
+    /// The manager's side: the newest request not served yet, or 0.
+    [[nodiscard]] std::uint64_t pending_locked() const noexcept { return requested_ > served_ ? requested_ : 0; }
+    /// The manager has cancelled what request `n` (and every earlier one) asked for.
+    void served(std::mutex& m, std::uint64_t n) {
+        {
+            std::lock_guard g(m);
+            served_ = std::max(served_, n);
+        }
+        cv_.notify_all();
+    }
+    /// The manager serves no more requests (it has ended, every call failed or done).
+    void manager_gone(std::mutex& m) {
+        {
+            std::lock_guard g(m);
+            gone_ = true;
+        }
+        cv_.notify_all();
+    }
+    [[nodiscard]] bool gone_locked() const noexcept { return gone_; }
+    /// Waits, with `lk` held, until request `n` is served or the manager is gone.
+    void wait(std::unique_lock<std::mutex>& lk, std::uint64_t n) {
+        cv_.wait(lk, [&] { return served_ >= n || gone_; });
+    }
+
+private:
+    std::uint64_t requested_ = 0;
+    std::uint64_t served_ = 0;
+    bool gone_ = false;
+    std::condition_variable cv_;
+};
+
 class CallBook {
 public:
     [[nodiscard]] bool empty() const noexcept { return calls_.empty(); }
@@ -56,15 +100,32 @@ public:
         fresh.clear();
     }
 
-    /// shutdown(cancel_futures=true): cancels every call not sent yet.
+    /// shutdown(cancel_futures=true): cancels every call not sent yet. Cancelling runs
+    /// callbacks, which may shut the executor down again: such a nested call does nothing,
+    /// as does one while fail_all() fails every call.
     void cancel_queued() {
-        for (std::uint64_t id : queue_) {
+        if (walking_) return;
+        walking_ = true;
+        std::deque<std::uint64_t> queue;
+        queue.swap(queue_);
+        std::deque<PendingCall> calls;
+        for (std::uint64_t id : queue) {
             auto it = calls_.find(id);
-            it->second.state->cancel();
-            it->second.state->release();
+            calls.push_back(std::move(it->second));
             calls_.erase(it);
         }
-        queue_.clear();
+        cancel_calls(calls);
+        walking_ = false;
+    }
+
+    /// Cancels calls no manager has taken (still PENDING, unless completed by hand) and
+    /// drops their references.
+    static void cancel_calls(std::deque<PendingCall>& calls) {
+        for (PendingCall& c : calls) {
+            c.state->cancel();
+            c.state->release();
+        }
+        calls.clear();
     }
 
     /// Sends queued calls, oldest first, while `pick()` finds a worker (a Worker*, or null
@@ -112,12 +173,15 @@ public:
 
     /// Fails every call in the book with `error` (see fail).
     void fail_all(const std::exception_ptr& error) {
-        for (auto& [id, c] : calls_) {
+        walking_ = true;
+        std::unordered_map<std::uint64_t, PendingCall> calls;
+        calls.swap(calls_);
+        queue_.clear();
+        for (auto& [id, c] : calls) {
             fail(c.state, error);
             c.state->release();
         }
-        calls_.clear();
-        queue_.clear();
+        walking_ = false;
     }
 
     /// Fails one call's state with `error`: a running one through set_exception, a pending
@@ -138,6 +202,7 @@ private:
     std::uint64_t next_id_ = 1;
     std::unordered_map<std::uint64_t, PendingCall> calls_;  // every unfinished call
     std::deque<std::uint64_t> queue_;                        // ids not sent yet, oldest first
+    bool walking_ = false;  // cancel_queued() or fail_all() is running callbacks
 };
 
 }  // namespace cf::detail
