@@ -4,11 +4,14 @@
 #   asan      build/check-asan   -DCFUTURES_SANITIZE=address,undefined
 #   tsan      build/check-tsan   -DCFUTURES_SANITIZE=thread
 # (warnings are errors in the plain build; sanitizer builds only report them)
+# then runs every fuzz target on the decoders of worker bytes for a bounded time,
+#   fuzz      build/check-fuzz   clang, ASan+UBSan, libFuzzer (scripts/fuzz.sh)
 # stopping at the first failure, and prints a summary.
 #
 # Environment:
 #   CFUTURES_CHECK_DIR      parent of the build trees (default: <repo>/build)
-#   CFUTURES_CHECK_CONFIGS  which configurations to run (default: "plain asan tsan")
+#   CFUTURES_CHECK_CONFIGS  which configurations to run (default: "plain asan tsan fuzz")
+#   CFUTURES_CHECK_FUZZ_SECONDS  how long each fuzz target runs (default: 45)
 #   CFUTURES_CHECK_JOBS     build parallelism (default: nproc)
 #   CFUTURES_CHECK_CTEST_J  ctest parallelism (default: 2)
 #   ASAN_OPTIONS, UBSAN_OPTIONS, TSAN_OPTIONS  override the defaults below
@@ -21,7 +24,7 @@ source "$repo/scripts/deps.sh"
 cf_install_missing_packages
 
 check_dir=${CFUTURES_CHECK_DIR:-$repo/build}
-configs=${CFUTURES_CHECK_CONFIGS:-plain asan tsan}
+configs=${CFUTURES_CHECK_CONFIGS:-plain asan tsan fuzz}
 jobs=${CFUTURES_CHECK_JOBS:-$(nproc)}
 ctest_j=${CFUTURES_CHECK_CTEST_J:-2}
 
@@ -111,6 +114,16 @@ for config in $configs; do
         # gives sanitizer reports their file:line (the suite is built three times in CI).
         asan) run_config asan -DCFUTURES_WERROR=OFF -DCFUTURES_SANITIZE=address,undefined "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" ;;
         tsan) run_config tsan -DCFUTURES_WERROR=OFF -DCFUTURES_SANITIZE=thread "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" ;;
+        fuzz)
+            current=fuzz
+            t0=$SECONDS
+            echo
+            echo "======== [fuzz] the decoders of worker bytes, ${CFUTURES_CHECK_FUZZ_SECONDS:-45} s per target ========"
+            CFUTURES_FUZZ_DIR=$check_dir/check-fuzz CFUTURES_FUZZ_SECONDS=${CFUTURES_CHECK_FUZZ_SECONDS:-45} \
+                bash "$repo/scripts/fuzz.sh"
+            summary+=("fuzz: passed, 4 targets, $((SECONDS - t0)) s ($check_dir/check-fuzz)")
+            current=""
+            ;;
         *)
             echo "check.sh: unknown configuration '$config' (plain, asan, tsan)" >&2
             exit 2

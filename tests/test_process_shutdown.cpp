@@ -422,6 +422,29 @@ TEST_P(ProcessPoolShutdownCppTest, shutdown_nowait_cancel_futures_then_destructo
     for (pid_t p : pids) EXPECT_FALSE(process_exists(p));
 }
 
+TEST_P(ProcessPoolShutdownCppTest, shutdown_nowait_cancel_futures_has_cancelled_pending_calls_when_it_returns) {
+    // API.md: with wait=false too, every call still PENDING is cancelled when shutdown
+    // returns (Python's process pool leaves it to its manager thread, a moment later).
+    const auto started = dir.file("started");
+    const auto gate = dir.file("gate");
+    std::vector<cf::Future<void>> fs;
+    {
+        cf::ProcessPoolExecutor ex(options(1));
+        for (int i = 0; i < 20; ++i) fs.push_back(ex.submit(&acquire_lock, started, gate));
+        ASSERT_TRUE(wait_for_lines(started, 1));
+        ex.shutdown(/*wait=*/false, /*cancel_futures=*/true);
+        std::size_t cancelled = 0;
+        for (const auto& f : fs) {
+            // Handed to the worker (RUNNING, as in Python) or cancelled: none is pending.
+            EXPECT_TRUE(f.cancelled() || f.running()) << f;
+            cancelled += f.cancelled() ? 1 : 0;
+        }
+        EXPECT_GE(cancelled, 10u);
+        touch(gate);
+    }
+    for (const auto& f : fs) EXPECT_TRUE(f.done());
+}
+
 TEST_P(ProcessPoolShutdownCppTest, slow_calls_after_many_fast_ones_stay_cancellable) {
     // Fast calls open the window of calls in flight per worker (up to hundreds,
     // include/cfutures/detail/call_window.hpp); once replies have stopped for a

@@ -5,12 +5,14 @@
 // caller's process lives, that every future ends within seconds (a value, an exception
 // or BrokenProcessPool), that the pool's destructor returns, and that a new pool works.
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -409,5 +411,80 @@ TEST_P(WorkerTrustTest, terminate_workers_ends_a_stopped_worker) {
 }
 
 INSTANTIATE_TEST_SUITE_P(StartMethod, WorkerTrustTest, kAllStartMethods, StartMethodName{});
+
+// ---- is_worker_process() in a program's static initializers -----------------------------
+
+TEST(IsWorkerProcessTest, a_static_initializer_that_prints_unless_in_a_worker_prints_once) {
+    for (const char* method : {"spawn", "forkserver", "fork"}) {
+        SCOPED_TRACE(method);
+        const std::string command = std::string(CFUTURES_STATIC_INIT_PRINTER) + " " + method;
+        FILE* out = ::popen(command.c_str(), "r");
+        ASSERT_NE(out, nullptr);
+        std::string text;
+        char buf[256];
+        while (std::fgets(buf, sizeof buf, out)) text += buf;
+        const int status = ::pclose(out);
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+        EXPECT_EQ(text, "the program's static initializer ran\n");
+    }
+}
+
+// ---- fork() after using pools --------------------------------------------------------------
+
+int say_hello(int method) {
+    std::printf("hello from a worker started by method %d\n", method);
+    std::fflush(stdout);
+    return 1;
+}
+
+TEST(ForkSafetyTest, a_child_of_fork_uses_every_start_method_and_its_workers_write_to_its_stdout) {
+#if defined(__SANITIZE_THREAD__)
+    // ThreadSanitizer ends a child of a multi-threaded fork that starts threads
+    // (die_after_fork), and its allocator is not fork-safe in GCC 12.
+    GTEST_SKIP() << "fork() of a multi-threaded program under ThreadSanitizer";
+#endif
+    const std::vector<cf::StartMethod> methods = {cf::StartMethod::Fork, cf::StartMethod::Spawn,
+                                                  cf::StartMethod::ForkServer};
+    // The parent uses every start method first: its launcher thread and fork server exist.
+    for (cf::StartMethod m : methods) {
+        cf::ProcessPoolExecutor ex(pool_options(m, 1));
+        ASSERT_EQ(ex.submit(&identity, 1).result(20s), 1);
+    }
+    cf_test::TempDir dir;
+    const std::string child_out = dir.file("child-stdout");
+    std::fflush(stdout);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        const int fd = ::open(child_out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0 || ::dup2(fd, 1) < 0) ::_exit(100);
+        int failures = 0;
+        for (cf::StartMethod m : methods) {
+            try {
+                cf::ProcessPoolExecutor ex(pool_options(m, 1));
+                if (ex.submit(&say_hello, static_cast<int>(m)).result(20s) != 1) ++failures;
+            } catch (...) {
+                ++failures;
+            }
+        }
+        std::fflush(stdout);
+        ::_exit(failures);
+    }
+    int status = 0;
+    const bool ended = cf_test::eventually([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, 60s);
+    if (!ended) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+        FAIL() << "the child of fork() hung";
+    }
+    ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "calls that failed in the child";
+    const auto lines = cf_test::read_lines(child_out);
+    EXPECT_EQ(lines.size(), methods.size());
+    for (cf::StartMethod m : methods) {
+        const std::string line = "hello from a worker started by method " + std::to_string(static_cast<int>(m));
+        EXPECT_NE(std::find(lines.begin(), lines.end(), line), lines.end()) << line;
+    }
+}
 
 }  // namespace

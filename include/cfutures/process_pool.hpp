@@ -84,8 +84,10 @@ public:
 
     void shutdown(bool wait = true, bool cancel_futures = false) override;
 
-    /// SIGTERM every worker, then shutdown(wait=false, cancel_futures=true):
-    /// the calls they were running fail with BrokenProcessPool.
+    /// SIGTERM every worker (and SIGCONT, so that a stopped one gets it), then
+    /// shutdown(wait=false, cancel_futures=true): the calls they were running fail with
+    /// BrokenProcessPool. A worker whose code blocks or ignores SIGTERM lives on, and
+    /// the destructor waits for it: use kill_workers() for those.
     void terminate_workers();
     /// As terminate_workers(), with SIGKILL.
     void kill_workers();

@@ -44,6 +44,7 @@
 #include <cfutures/errors.hpp>
 
 #include "express_lane.hpp"
+#include "frame_check.hpp"
 #include "launcher.hpp"
 #include "wire.hpp"
 
@@ -543,7 +544,9 @@ private:
         wire::Header h{};
         std::string_view payload;
         const char* bad = nullptr;
-        auto check = [&w](const wire::Header& hd) { return check_frame(w, hd); };
+        auto check = [&w](const wire::Header& hd) {
+            return check_worker_frame(hd, w.in_flight.empty() ? nullptr : &w.in_flight.front().id, w.lane.get());
+        };
         while (broken_here_.empty()) {
             const auto next = w.in.next(h, payload, check, bad);
             if (next == wire::FrameReader::Next::none) break;
@@ -582,29 +585,6 @@ private:
             call.state->release();
         }
         return open;
-    }
-
-    /// Whether a header a worker sent can be what a worker sends, judged as soon as it
-    /// arrives (a worker is not trusted: see the threat model in docs/design.md). Returns
-    /// why not, or null.
-    static const char* check_frame(const Worker& w, const wire::Header& h) {
-        if (h.pad[0] != 0 || h.pad[1] != 0 || h.pad[2] != 0) return "a header with non-zero padding";
-        switch (h.kind) {
-            case wire::Kind::reply:
-                if (w.in_flight.empty()) return "a reply, but no call was sent to it";
-                if (h.id != w.in_flight.front().id) return "a reply to a call that is not its oldest in flight";
-                return nullptr;
-            case wire::Kind::lane_done:
-                if (!w.lane) return "an express-lane notice, but it has no lane";
-                if (!w.lane->plausible_notice(h.id, h.size)) return "an express-lane notice of a call its lane does not hold";
-                return nullptr;
-            case wire::Kind::fatal:
-                if (h.id != 0) return "a fatal message with a call id";
-                if (h.size > wire::kMaxFatal) return "a fatal message of over 1 MiB";
-                return nullptr;
-            default:
-                return "a frame of a kind a worker never sends";
-        }
     }
 
     void worker_exited(std::uint64_t key, Worker& w) {

@@ -685,13 +685,19 @@ TEST(MPIShutdownTest, wait_false_returns_at_once) {
     for (int i = 0; i < kWorkers; ++i) EXPECT_EQ(fs[static_cast<std::size_t>(i)].result(30s), i);
 }
 
-TEST(MPIShutdownTest, cancel_futures_cancels_the_queued_calls) {
-    auto ex = make_executor();
+/// 20 calls of 200 ms, returned once the first has gone to a worker.
+std::vector<cf::Future<int>> submit_20_naps_until_the_first_runs(cf::mpi::MPIPoolExecutor& ex) {
     std::vector<cf::Future<int>> fs;
-    for (int i = 0; i < 20; ++i) fs.push_back(ex->submit(&sleep_then, 200, i));
+    for (int i = 0; i < 20; ++i) fs.push_back(ex.submit(&sleep_then, 200, i));
     const auto deadline = std::chrono::steady_clock::now() + 20s;  // until the first calls are out
     while (!fs[0].running() && !fs[0].done() && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(1ms);
+    return fs;
+}
+
+TEST(MPIShutdownTest, cancel_futures_cancels_the_queued_calls) {
+    auto ex = make_executor();
+    const std::vector<cf::Future<int>> fs = submit_20_naps_until_the_first_runs(*ex);
     cf::Executor& base = *ex;
     base.shutdown(/*wait=*/true, /*cancel_futures=*/true);
     int cancelled = 0;
@@ -706,6 +712,24 @@ TEST(MPIShutdownTest, cancel_futures_cancels_the_queued_calls) {
     }
     EXPECT_GE(cancelled, 20 - 4 * kWorkers);  // at most a small window per worker was out
     EXPECT_LT(cancelled, 20);
+}
+
+TEST(MPIShutdownTest, cancel_futures_without_wait_has_cancelled_the_queued_calls_when_it_returns) {
+    auto ex = make_executor();
+    const std::vector<cf::Future<int>> fs = submit_20_naps_until_the_first_runs(*ex);
+    ex->shutdown(/*wait=*/false, /*cancel_futures=*/true);
+    int cancelled = 0;
+    for (const auto& f : fs) {
+        // Sent to a worker (RUNNING, or done since) or cancelled: none is pending any more.
+        EXPECT_TRUE(f.cancelled() || f.running() || f.done());
+        cancelled += f.cancelled() ? 1 : 0;
+    }
+    EXPECT_GE(cancelled, 20 - 4 * kWorkers);
+    for (const auto& f : fs) {
+        if (!f.cancelled()) {
+            EXPECT_NO_THROW(f.result(30s));
+        }
+    }
 }
 
 TEST(MPIShutdownTest, submit_and_map_after_shutdown_throw_runtime_error) {

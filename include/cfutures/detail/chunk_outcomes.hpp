@@ -43,7 +43,7 @@ public:
         requires std::is_arithmetic_v<value_type>
     {
         values_.resize(n);
-        std::memcpy(values_.data(), bytes, n * sizeof(value_type));
+        if (n > 0) std::memcpy(values_.data(), bytes, n * sizeof(value_type));  // data() may be null when empty
     }
 
     /// The outcome at `i`: its exception is thrown, or its value moved out.

@@ -289,7 +289,8 @@ template <class R>
 std::variant<map_value_t<R>, std::exception_ptr> decode_outcome(Decoder& d) {
     if constexpr (std::is_arithmetic_v<R>) {
         // The common case of map() chunks, read in place: a status byte, then the value's bytes.
-        if (const char* p = d.peek(1 + sizeof(R)); p && p[0] == static_cast<char>(ReplyStatus::ok)) {
+        if (const char* p = d.peek(1 + sizeof(R));
+            p && p[0] == static_cast<char>(ReplyStatus::ok) && (!std::is_same_v<R, bool> || static_cast<unsigned char>(p[1]) <= 1)) {
             R value;
             std::memcpy(&value, p + 1, sizeof value);
             d.skip(1 + sizeof(R));

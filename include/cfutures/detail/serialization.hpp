@@ -127,6 +127,7 @@ public:
         if (n > remaining())
             throw cereal::Exception("corrupt data: " + std::to_string(n) + " bytes wanted, " +
                                     std::to_string(remaining()) + " left");
+        if (n == 0) return;  // an empty container's data() may be null: no memcpy from it
         std::memcpy(out, pos_, n);
         pos_ += n;
     }
@@ -148,7 +149,15 @@ private:
 
 template <class T>
 std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& ar, T& t) {
-    ar.loadBinary(std::addressof(t), sizeof t);
+    if constexpr (std::is_same_v<T, bool>) {
+        // A byte that is neither 0 nor 1 is no bool: copied into one, it would be undefined.
+        unsigned char byte = 0;
+        ar.loadBinary(&byte, 1);
+        if (byte > 1) throw cereal::Exception("corrupt data: a bool of value " + std::to_string(byte));
+        t = byte != 0;
+    } else {
+        ar.loadBinary(std::addressof(t), sizeof t);
+    }
 }
 template <class T>
 void CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& ar, cereal::NameValuePair<T>& t) {
