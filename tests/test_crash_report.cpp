@@ -59,6 +59,7 @@ std::vector<std::string> stack_lines(const std::string& message) {
     std::size_t start = message.find('\n', at) + 1;
     for (std::size_t nl; (nl = message.find('\n', start)) != std::string::npos; start = nl + 1)
         lines.push_back(message.substr(start, nl - start));
+    if (start < message.size()) lines.push_back(message.substr(start));  // the last line has no newline
     return lines;
 }
 

@@ -36,10 +36,7 @@ void median_round_trip(const char* metric, std::size_t samples, Call&& call) {
 
 int main(int argc, char** argv) {
     const bench::Args args(argc, argv);
-    cf::ProcessPoolExecutor ex(cf::ProcessPoolOptions{.max_workers = bench::kWorkers,
-                                                      .start_method = cf::StartMethod::ForkServer,
-                                                      .initializer = {},
-                                                      .max_tasks_per_child = {}});
+    cf::ProcessPoolExecutor ex(bench::kWorkers);  // ForkServer, the default
     for (int i = 0; i < 200; ++i) (void)ex.submit(&maybe_throw, -1 - i).result();  // both workers up
     const std::size_t n = args.n(5'000, 300);
     median_round_trip("round trip, returns", n, [&](int i) {

@@ -54,6 +54,7 @@ struct ReportFrame {
     std::uint64_t offset;
 };
 static_assert(sizeof(ReportFrame) == 16);
+static_assert(kCrashMaxReportBytes == sizeof(ReportHeader) + kCrashMaxTypeName + kCrashMaxFrames * sizeof(ReportFrame));
 
 // ---- worker side: what runs, where modules are ------------------------------------
 
@@ -343,7 +344,7 @@ WorkerEnd describe_worker_end(pid_t pid, int status, std::string_view fatal, std
     end.text = sentence;
     if (!stack.empty())
         end.text += std::string(report->header.signal ? ".\nIts stack at the signal" : ".\nIts stack at exit()") +
-                    ", most recent call first:\n" + stack;
+                    ", most recent call first:\n" + stack.substr(0, stack.size() - 1);  // no newline at the end
     return end;
 }
 

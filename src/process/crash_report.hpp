@@ -17,6 +17,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,6 +29,8 @@ namespace cf::detail {
 inline constexpr std::uint16_t kCrashMaxFrames = 64;
 /// Longest mangled callable type name a report carries.
 inline constexpr std::uint16_t kCrashMaxTypeName = 512;
+/// Most bytes a well-formed report has: the parent keeps no more.
+inline constexpr std::size_t kCrashMaxReportBytes = 32 + kCrashMaxTypeName + kCrashMaxFrames * 16;
 
 /// Worker side: installs the fatal-signal handlers (SIGSEGV, SIGBUS, SIGFPE, SIGILL,
 /// SIGABRT, on an alternate signal stack) and the exit hook, reporting to `fd`.

@@ -508,7 +508,7 @@ private:
                 continue;
             }
             if (h.kind == wire::Kind::crash) {
-                w.crash.assign(payload);  // the frame's size is the reader's bound; parsed when it dies
+                if (payload.size() <= kCrashMaxReportBytes) w.crash.assign(payload);  // parsed, checked, when it dies
                 continue;
             }
             if (h.kind == wire::Kind::lane_done && w.lane) {

@@ -708,7 +708,7 @@ TEST(MPIShutdownTest, cancel_futures_cancels_the_queued_calls) {
     EXPECT_LT(cancelled, 20);
 }
 
-TEST(MPIShutdownTest, submit_and_map_after_shutdown_throw_runtime_error) {
+TEST(MPIShutdownTest, submit_and_map_after_shutdown_throw_shutdown_error) {
     auto ex = make_executor();
     ex->shutdown();
     auto submit_error = thrown_by([&] { (void)ex->submit(&add, 1, 2); });
@@ -717,9 +717,10 @@ TEST(MPIShutdownTest, submit_and_map_after_shutdown_throw_runtime_error) {
         ASSERT_NE(error, nullptr);
         try {
             std::rethrow_exception(error);
-        } catch (const cf::BrokenExecutor& e) {
-            ADD_FAILURE() << "a BrokenExecutor: " << e.what();
-        } catch (const std::runtime_error&) {
+        } catch (const cf::ShutdownError& e) {
+            EXPECT_STREQ(e.what(), "cannot schedule new futures after shutdown");
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << "not a ShutdownError: " << e.what();
         }
     }
     ex->shutdown();  // idempotent
@@ -808,6 +809,9 @@ void expect_broken_by_death(const cf::Future<T>& f) {
         const std::string what = e.what();
         EXPECT_NE(what.find("worker rank "), std::string::npos) << what;
         EXPECT_NE(what.find(" died"), std::string::npos) << what;
+        // The pid of the dead worker; how it ended is mpiexec's to know, not the executor's.
+        EXPECT_TRUE(e.pid().has_value()) << what;
+        if (e.pid()) EXPECT_NE(what.find("(pid " + std::to_string(*e.pid()) + ")"), std::string::npos) << what;
     } catch (const cf::TimeoutError&) {
         ADD_FAILURE() << "the future is still pending after the worker died";
     }
