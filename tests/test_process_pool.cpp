@@ -132,12 +132,11 @@ void put_wait_put(std::string log, std::string gate) {
 
 int raise_runtime_error_123() { throw std::runtime_error("123"); }
 
-/// Whether `e` is an E as rebuilt from a worker: an E, or (libstdc++'s std::throw_with_nested)
-/// a class derived from E and std::nested_exception only, never another standard or cf type.
+/// Whether `e` is an E as rebuilt from a worker: an E, or an E with the traceback nested
+/// (a class derived from E and std::nested_exception only), never another standard or cf type.
 template <class E>
 bool is_rebuilt(const std::exception& e) {
-    const std::string name = cf::detail::demangle(typeid(e));
-    return typeid(e) == typeid(E) || name == "std::_Nested_exception<" + cf::detail::demangle(typeid(E)) + ">";
+    return typeid(e) == typeid(E) || typeid(e) == typeid(cf::detail::NestedIn<E>);
 }
 
 /// The value and pid of a line written by report_wait_return.
