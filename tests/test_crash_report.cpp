@@ -218,6 +218,34 @@ TEST_P(CrashReportTest, remote_error_holds_the_same_traceback_as_its_nested_one)
     }
 }
 
+TEST_P(CrashReportTest, a_crash_in_a_map_chunk_names_the_function) {
+    cf::ProcessPoolExecutor ex(options(1));
+    std::string msg;
+    try {
+        for (int v : ex.map(&crash_in_static, std::vector<int>{1, 2, 3}, cf::MapOptions{.timeout = kLongWait, .chunksize = 3}))
+            static_cast<void>(v);
+        ADD_FAILURE() << "the map did not break the pool";
+    } catch (const cf::BrokenProcessPool& e) {
+        msg = e.what();
+    }
+    EXPECT_TRUE(contains(msg, "was killed by SIGSEGV while running crash_in_static(int)")) << msg;
+}
+
+TEST_P(CrashReportTest, a_throw_in_a_map_chunk_carries_its_traceback) {
+    auto results = executor.map(&throw_from_named, std::vector<int>{4}, cf::MapOptions{.chunksize = 2});
+    try {
+        for (int v : results) static_cast<void>(v);
+        ADD_FAILURE() << "no exception";
+    } catch (const std::out_of_range& e) {
+        try {
+            std::rethrow_if_nested(e);
+            ADD_FAILURE() << "no nested exception";
+        } catch (const cf::RemoteTraceback& tb) {
+            EXPECT_TRUE(contains(tb.what(), "throw_from_named(int) with arguments (int)")) << tb.what();
+        }
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(StartMethod, CrashReportTest, kAllStartMethods, StartMethodName{});
 
 // ---- the report as untrusted bytes ---------------------------------------------------

@@ -811,7 +811,9 @@ void expect_broken_by_death(const cf::Future<T>& f) {
         EXPECT_NE(what.find(" died"), std::string::npos) << what;
         // The pid of the dead worker; how it ended is mpiexec's to know, not the executor's.
         EXPECT_TRUE(e.pid().has_value()) << what;
-        if (e.pid()) EXPECT_NE(what.find("(pid " + std::to_string(*e.pid()) + ")"), std::string::npos) << what;
+        if (e.pid()) {
+            EXPECT_NE(what.find("(pid " + std::to_string(*e.pid()) + ")"), std::string::npos) << what;
+        }
     } catch (const cf::TimeoutError&) {
         ADD_FAILURE() << "the future is still pending after the worker died";
     }
