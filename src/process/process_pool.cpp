@@ -557,8 +557,11 @@ private:
                            (!w.lane || !w.lane->busy()) && (w.retiring || w.told_to_exit);
         if (!clean) {  // before close_worker: break_pool fails the call in this worker's lane too
             const WorkerEnd end = describe_worker_end(w.pid, status, w.fatal, w.crash);
-            break_pool(end.text, BrokenProcessPool(std::string(kBrokenPrefix) + ": " + end.text, w.pid, end.exit_code,
-                                                   end.signal_number));
+            // Made in a statement of its own: the temporary (whose message string the
+            // exception_ptr's copy shares) is gone before any future fails.
+            const auto error = std::make_exception_ptr(
+                BrokenProcessPool(std::string(kBrokenPrefix) + ": " + end.text, w.pid, end.exit_code, end.signal_number));
+            break_pool(end.text, error);
         }
         close_worker(key, w);
     }
@@ -596,11 +599,13 @@ private:
 
     /// Fails every unfinished call with BrokenProcessPool and stops every worker.
     void break_pool(const std::string& why) {
-        break_pool(why, BrokenProcessPool(std::string(kBrokenPrefix) + ": " + why));
+        const auto error = std::make_exception_ptr(BrokenProcessPool(std::string(kBrokenPrefix) + ": " + why));
+        break_pool(why, error);
     }
 
-    /// As break_pool(why), failing the calls with `error` (which says more: a worker's end).
-    void break_pool(const std::string& why, const BrokenProcessPool& error_to_give) {
+    /// As break_pool(why), failing the calls with `error` (a BrokenProcessPool that says more:
+    /// a worker's end).
+    void break_pool(const std::string& why, const std::exception_ptr& error) {
         const std::string message = std::string(kBrokenPrefix) + ": " + why;
         {
             std::lock_guard g(mutex_);
@@ -609,7 +614,6 @@ private:
             for (pid_t pid : live_pids_) ::kill(pid, SIGKILL);
         }
         broken_here_ = message;
-        const auto error = std::make_exception_ptr(error_to_give);
         book_.fail_all(error);
         // Submitters no longer reach the lanes (the pool is broken); their calls fail here,
         // outside the lock, because failing a future runs its callbacks.
