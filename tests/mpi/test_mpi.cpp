@@ -532,6 +532,26 @@ TEST_F(MPIExecutorTest, exceptions_keep_their_type_and_what) {
     EXPECT_EQ(what_of<RegisteredError>(ex().submit(&throw_registered)), "known everywhere");
 }
 
+TEST_F(MPIExecutorTest, a_rebuilt_exception_carries_a_nested_remote_traceback) {
+    try {
+        (void)ex().submit(&throw_out_of_range, 3).result();
+        ADD_FAILURE() << "no exception";
+    } catch (const std::out_of_range& e) {
+        try {
+            std::rethrow_if_nested(e);
+            ADD_FAILURE() << "no nested traceback";
+        } catch (const cf::RemoteTraceback& tb) {
+            const std::string text = tb.what();
+            EXPECT_NE(text.find("Traceback (worker process "), std::string::npos) << text;
+            EXPECT_NE(text.find("throw_out_of_range(int) with arguments (int)"), std::string::npos) << text;
+            // The stack at the throw: its first frame is the function that threw.
+            const auto at = text.find("  #0 ");
+            ASSERT_NE(at, std::string::npos) << text;
+            EXPECT_NE(text.substr(at, text.find('\n', at) - at).find("throw_out_of_range(int)"), std::string::npos) << text;
+        }
+    }
+}
+
 TEST_F(MPIExecutorTest, unknown_exception_types_become_remote_error) {
     try {
         (void)ex().submit(&throw_unregistered).result();
