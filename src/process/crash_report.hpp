@@ -8,6 +8,9 @@
 //     re-raise: the worker dies by it                                      symbolized here
 //   exit() during a call: on_exit hook, the same frame with the exit code
 //
+// Worker side: crash_handler.cpp; parent side: crash_report.cpp; the bytes between
+// them: crash_report_format.hpp.
+//
 // The handler only unwinds (libgcc's unwinder finds frames through glibc's
 // _dl_find_object, which takes no lock), copies words into a static buffer and
 // writes it to the worker's socket: no allocation, no lock, no symbolizing.
