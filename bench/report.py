@@ -26,7 +26,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 WORKLOADS = ["throughput", "round_trip", "as_completed", "wait_first", "map_buffered", "pending_memory",
-             "process_pool", "primes"]
+             "process_pool", "primes", "remote_throw"]
 COMPETITORS = ["cfutures", "asio", "tbb", "std::async", "python-thread", "python-process"]
 
 # What each workload measures, for results.md (bench/README.md has the details).
@@ -48,6 +48,8 @@ DESCRIPTIONS = {
                     "over 10,000,000 ints (Python 1,000,000), echo of 1 KiB and 1 MiB strings",
     "primes": "the documentation's primes example (executor.map(is_prime, PRIMES)), whole with-block "
               "including pool start and shutdown, 2 workers, forkserver",
+    "remote_throw": "2-worker process pool, forkserver, warm: round trip of a call that throws, caught as its "
+                    "type (with its nested remote traceback), beside the same call when it returns",
 }
 
 

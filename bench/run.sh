@@ -36,7 +36,7 @@ export PYTHONDONTWRITEBYTECODE=1  # keep bench/common free of __pycache__
 [[ ${#quick[@]} -gt 0 ]] && limit=60
 
 # The same list, in the same order, as bench/CMakeLists.txt and report.py.
-workloads=(throughput round_trip as_completed wait_first map_buffered pending_memory process_pool primes)
+workloads=(throughput round_trip as_completed wait_first map_buffered pending_memory process_pool primes remote_throw)
 competitors=(cfutures asio tbb std_async)
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)

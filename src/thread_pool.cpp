@@ -357,7 +357,7 @@ private:
         }
         task->release();
         if (!why.empty()) throw BrokenThreadPool(why);
-        throw std::runtime_error("cannot schedule new futures after shutdown");
+        throw ShutdownError();
     }
 
     void wake_one() {

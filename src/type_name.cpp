@@ -11,7 +11,10 @@ std::string demangle(const std::type_info& type) {
     if (type == typeid(void)) return "void";
     int status = 0;
     std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
-    std::string out = (status == 0 && name) ? std::string(name.get()) : std::string(type.name());
+    return tidy_demangled((status == 0 && name) ? std::string(name.get()) : std::string(type.name()));
+}
+
+std::string tidy_demangled(std::string out) {
     // Spell the standard library's inline namespace the way users write it.
     for (const std::string inline_ns : {"std::__cxx11::", "std::__1::"}) {
         for (auto pos = out.find(inline_ns); pos != std::string::npos; pos = out.find(inline_ns, pos)) {

@@ -256,19 +256,20 @@ std::string what_of(F&& f) {
 }
 
 /// Runs `f`, a submit() or map() on an executor that was shut down, which must throw
-/// the plain std::runtime_error of Python's RuntimeError, not a BrokenExecutor: that is
-/// a std::runtime_error too, so it is caught first to tell the two apart. Returns the
-/// what() (and records a failure otherwise). `call` names the call in the failure
-/// messages; the caller checks the message, so a failing check reports the caller's line.
+/// cf::ShutdownError (Python's RuntimeError: a std::runtime_error, not a BrokenExecutor).
+/// Returns the what() (and records a failure otherwise). `call` names the call in the
+/// failure messages; the caller checks the message, so a failing check reports the caller's line.
 template <class F>
 std::string what_of_call_after_shutdown(F&& f, const char* call = "submit") {
+    static_assert(std::is_base_of_v<std::runtime_error, cf::ShutdownError>);
+    static_assert(!std::is_base_of_v<cf::BrokenExecutor, cf::ShutdownError>);
     try {
         std::forward<F>(f)();
         ADD_FAILURE() << call << " after shutdown did not throw";
-    } catch (const cf::BrokenExecutor& e) {
-        ADD_FAILURE() << call << " after shutdown threw BrokenExecutor: " << e.what();
-    } catch (const std::runtime_error& e) {
+    } catch (const cf::ShutdownError& e) {
         return e.what();
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << call << " after shutdown threw another error than cf::ShutdownError: " << e.what();
     }
     return {};
 }

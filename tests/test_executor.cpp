@@ -186,8 +186,9 @@ TEST_F(ExecutorTest, test_map_timeout) {
     bool timed_out = false;
     try {
         for (auto result : i) results.push_back(result);
-    } catch (const cf::TimeoutError&) {
+    } catch (const cf::TimeoutError& e) {
         timed_out = true;
+        EXPECT_STREQ(e.what(), "map() timed out after 200 ms");
     }
     EXPECT_TRUE(timed_out) << "expected TimeoutError";
     // gh-110097: on heavily loaded systems the workers may start after the timeout.

@@ -843,6 +843,24 @@ TEST(FutureCppTests, short_timeout_waits_at_least_that_long) {
     EXPECT_FALSE(f.done());
 }
 
+TEST(FutureCppTests, timeout_error_says_how_long_was_waited) {
+    cf::Future<int> f;
+    const auto what = [](auto&& call) {
+        try {
+            call();
+        } catch (const cf::TimeoutError& e) {
+            return std::string(e.what());
+        }
+        return std::string("no TimeoutError");
+    };
+    EXPECT_EQ(what([&] { (void)f.result(50ms); }), "result() timed out after 50 ms");
+    EXPECT_EQ(what([&] { (void)f.exception(20ms); }), "exception() timed out after 20 ms");
+    EXPECT_EQ(what([&] { (void)f.result(250us); }), "result() timed out after 250 us");
+    EXPECT_EQ(what([&] { (void)f.result(std::chrono::duration<double>(0.0015)); }), "result() timed out after 1.5 ms");
+    EXPECT_EQ(what([&] { (void)f.result(0s); }), "result() timed out after 0 ms");
+    EXPECT_EQ(what([&] { (void)cf::AnyFuture(f).exception(1ms); }), "exception() timed out after 1 ms");
+}
+
 TEST(FutureCppTests, concurrent_add_done_callback_and_set_result) {
     // Every callback runs exactly once, whether added before, during or after completion.
     for (int round = 0; round < 200; ++round) {

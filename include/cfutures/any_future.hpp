@@ -31,7 +31,9 @@ public:
     [[nodiscard]] std::exception_ptr exception() const { return state_->exception(std::nullopt); }
     template <class Rep, class Period>
     [[nodiscard]] std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
-        return state_->exception(detail::deadline_after(timeout));
+        const detail::Deadline deadline = detail::deadline_after(timeout);
+        if (!state_->wait(deadline)) detail::throw_timeout("exception()", timeout);
+        return state_->exception(deadline);
     }
 
     /// Calls `fn(const AnyFuture&)` when done; same rules as Future::add_done_callback.

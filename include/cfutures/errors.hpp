@@ -1,8 +1,10 @@
 // The exceptions of cfutures, mirroring concurrent.futures' own hierarchy.
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace cf {
 
@@ -36,6 +38,23 @@ public:
 class BrokenExecutor : public Error {
 public:
     using Error::Error;
+    /// For an executor broken because a worker process ended: its pid and, when known,
+    /// how it ended (exactly one of exit_code and signal_number, once it has ended).
+    BrokenExecutor(const std::string& what, std::optional<int> pid, std::optional<int> exit_code,
+                   std::optional<int> signal_number)
+        : Error(what), pid_(pid), exit_code_(exit_code), signal_number_(signal_number) {}
+
+    /// The pid of the worker process whose end broke the executor, if one did.
+    [[nodiscard]] std::optional<int> pid() const noexcept { return pid_; }
+    /// The worker's exit status, when it exited.
+    [[nodiscard]] std::optional<int> exit_code() const noexcept { return exit_code_; }
+    /// The signal that ended the worker (SIGSEGV is 11), when a signal did.
+    [[nodiscard]] std::optional<int> signal_number() const noexcept { return signal_number_; }
+
+private:
+    std::optional<int> pid_;
+    std::optional<int> exit_code_;
+    std::optional<int> signal_number_;
 };
 
 /// A ThreadPoolExecutor's worker failed to initialise.
@@ -48,6 +67,21 @@ public:
 class BrokenProcessPool : public BrokenExecutor {
 public:
     using BrokenExecutor::BrokenExecutor;
+};
+
+/// submit() or map() on an executor that was shut down.
+class ShutdownError : public Error {
+public:
+    ShutdownError() : Error("cannot schedule new futures after shutdown") {}
+    using Error::Error;
+};
+
+/// Where an exception rebuilt from a worker came from (Python's _RemoteTraceback):
+/// nested in it, so std::rethrow_if_nested finds it. what() names the function that
+/// was called, the worker's pid and, where it could be had, the stack at the throw.
+class RemoteTraceback : public Error {
+public:
+    using Error::Error;
 };
 
 /// A worker process threw an exception whose type cannot be rebuilt here.

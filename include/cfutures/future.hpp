@@ -72,14 +72,18 @@ public:
     /// As result(), throwing TimeoutError once `timeout` has passed. Zero or negative: don't block.
     template <class Rep, class Period>
     decltype(auto) result(std::chrono::duration<Rep, Period> timeout) const {
-        return state_->get(detail::deadline_after(timeout));
+        const detail::Deadline deadline = detail::deadline_after(timeout);
+        if (!state_->wait(deadline)) detail::throw_timeout("result()", timeout);
+        return state_->get(deadline);
     }
 
     /// The call's exception, or null when it succeeded. Throws CancelledError.
     [[nodiscard]] std::exception_ptr exception() const { return state_->exception(std::nullopt); }
     template <class Rep, class Period>
     [[nodiscard]] std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
-        return state_->exception(detail::deadline_after(timeout));
+        const detail::Deadline deadline = detail::deadline_after(timeout);
+        if (!state_->wait(deadline)) detail::throw_timeout("exception()", timeout);
+        return state_->exception(deadline);
     }
 
     /// Calls `fn(const Future<T>&)` when the future is done (cancelled or finished),

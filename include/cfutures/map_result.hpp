@@ -65,7 +65,7 @@ public:
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
     MapResult(const MapOptions& options, std::unique_ptr<detail::UnitSource<Unit>> source)
-        : deadline_(detail::deadline_after(options.timeout)), source_(std::move(source)) {
+        : timeout_(options.timeout), deadline_(detail::deadline_after(options.timeout)), source_(std::move(source)) {
         if (options.buffersize) {
             while (pending_.size() < *options.buffersize && pull()) {
             }
@@ -132,7 +132,7 @@ private:
         // the call itself is that call's outcome, and iteration goes on past it.
         if (!detail::FutureAccess::state(pending_.front())->wait(deadline_)) {
             cancel_pending();
-            throw TimeoutError();
+            detail::throw_timeout("map()", *timeout_);  // only a map with a timeout has a deadline
         }
         if constexpr (chunked) {
             return take_from_chunk();
@@ -181,6 +181,7 @@ private:
         source_.reset();
     }
 
+    std::optional<std::chrono::nanoseconds> timeout_;
     detail::Deadline deadline_;
     std::deque<Unit> pending_;
     std::unique_ptr<detail::UnitSource<Unit>> source_;

@@ -410,7 +410,10 @@ private:
             if (w.dead || !w.process || !process_gone(*w.process)) continue;
             w.dead = true;
             worker_died_ = true;
-            if (!first) first = "worker rank " + std::to_string(w.rank) + " (pid " + std::to_string(w.process->pid) + ") died";
+            if (!first) {
+                first = "worker rank " + std::to_string(w.rank) + " (pid " + std::to_string(w.process->pid) + ") died";
+                if (!death_pid_) death_pid_ = static_cast<int>(w.process->pid);
+            }
         }
         return first;
     }
@@ -463,7 +466,9 @@ private:
             book_.enqueue(submitted_);  // failed below with the others
         }
         shutting_down_ = true;
-        book_.fail_all(std::make_exception_ptr(BrokenExecutor(message)));
+        // A worker's pid, when its death broke the executor; how it ended is its launcher's
+        // to know (mpiexec's), not ours.
+        book_.fail_all(std::make_exception_ptr(BrokenExecutor(message, death_pid_, std::nullopt, std::nullopt)));
         for (auto& w : workers_) {
             w.in_flight.clear();
             w.in_flight_bytes = 0;
@@ -547,6 +552,7 @@ private:
     bool shutting_down_ = false;
     bool worker_died_ = false;                       // a watched worker is gone
     std::optional<std::string> broken_by_death_;     // found while receiving, not yet acted on
+    std::optional<int> death_pid_;                   // the pid of the first worker found dead
     std::chrono::steady_clock::time_point next_watch_{};
     CallBook book_;  // every unfinished call; those not sent yet, queued
     std::vector<std::string> batches_;  // dispatch()'s batch per worker, empty between turns

@@ -46,20 +46,22 @@ struct Registry {
         with_message<cf::BrokenExecutor>();
         with_message<cf::BrokenThreadPool>();
         with_message<cf::BrokenProcessPool>();
+        with_message<cf::ShutdownError>();
+        with_message<cf::RemoteTraceback>();
     }
 
     template <class E>
     void with_message() {
         if constexpr (std::is_same_v<E, std::exception>) {
-            factories[demangle(typeid(E))] = [](const std::string&) { return std::make_exception_ptr(std::exception()); };
+            factories[demangle(typeid(E))] = [](const std::string&) { return nest_in(std::exception()); };
         } else {
-            factories[demangle(typeid(E))] = [](const std::string& w) { return std::make_exception_ptr(E(w)); };
+            factories[demangle(typeid(E))] = [](const std::string& w) { return nest_in(E(w)); };
         }
     }
     /// Types whose what() is fixed by the library: a default-constructed one says the same.
     template <class E>
     void fixed() {
-        factories[demangle(typeid(E))] = [](const std::string&) { return std::make_exception_ptr(E()); };
+        factories[demangle(typeid(E))] = [](const std::string&) { return nest_in(E()); };
     }
 };
 
@@ -84,8 +86,14 @@ std::exception_ptr rebuild_exception(const std::string& type_name, const std::st
         auto it = r.factories.find(type_name);
         if (it != r.factories.end()) f = it->second;
     }
-    if (f) return f(what);
-    return std::make_exception_ptr(RemoteError(type_name, what, traceback));
+    // The traceback goes in as the exception being handled: the factory nests it (Python's
+    // __cause__), with std::throw_with_nested.
+    try {
+        throw RemoteTraceback(traceback);
+    } catch (const RemoteTraceback&) {
+        if (f) return f(what);
+        return nest_in(RemoteError(type_name, what, traceback));
+    }
 }
 
 }  // namespace cf::detail

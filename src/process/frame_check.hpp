@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "crash_report.hpp"
 #include "express_lane.hpp"
 #include "wire.hpp"
 
@@ -31,6 +32,10 @@ inline const char* check_worker_frame(const wire::Header& h, const std::uint64_t
         case wire::Kind::fatal:
             if (h.id != 0) return "a fatal message with a call id";
             if (h.size > wire::kMaxFatal) return "a fatal message of over 1 MiB";
+            return nullptr;
+        case wire::Kind::crash:
+            if (h.id != 0) return "a crash report with a call id";
+            if (h.size > kCrashMaxReportBytes) return "a crash report longer than a report can be";
             return nullptr;
         default:
             return "a frame of a kind a worker never sends";

@@ -43,6 +43,7 @@
 #include <cfutures/detail/type_name.hpp>
 #include <cfutures/errors.hpp>
 
+#include "crash_report.hpp"
 #include "express_lane.hpp"
 #include "frame_check.hpp"
 #include "launcher.hpp"
@@ -63,20 +64,6 @@ constexpr std::chrono::microseconds kPollBeforeBlocking{50};
 constexpr const char* kBrokenPrefix = "A child process terminated abruptly, the process pool is not usable anymore";
 
 [[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
-
-std::string describe_exit(pid_t pid, int status) {
-    std::string s = "worker " + std::to_string(pid);
-    if (WIFSIGNALED(status)) {
-        const int sig = WTERMSIG(status);
-        const char* abbrev = sigabbrev_np(sig);
-        s += " was killed by " + (abbrev ? "SIG" + std::string(abbrev) : "signal " + std::to_string(sig));
-    } else if (WIFEXITED(status)) {
-        s += " exited with code " + std::to_string(WEXITSTATUS(status));
-    } else {
-        s += " ended with status " + std::to_string(status);
-    }
-    return s;
-}
 
 /// "Type: what()" of the exception being handled (any type, std::exception or not).
 std::string describe_current_exception_text() {
@@ -109,6 +96,7 @@ struct Worker {
     std::size_t out_pos = 0;
     wire::FrameReader in;
     std::string fatal;  // what the worker said before dying, if anything
+    std::string crash;  // its crash report (untrusted bytes), if it sent one
     std::shared_ptr<express::Lane> lane;  // null with max_tasks_per_child (calls are counted there)
 };
 
@@ -558,6 +546,10 @@ private:
                 w.fatal.assign(payload);
                 continue;
             }
+            if (h.kind == wire::Kind::crash) {
+                w.crash.assign(payload);  // bounded by check_worker_frame; parsed and checked when it dies
+                continue;
+            }
             if (h.kind == wire::Kind::lane_done) {
                 w.lane->take_reply(h.id, payload);
                 continue;
@@ -598,9 +590,14 @@ private:
         }
         const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0 && w.in_flight.empty() &&
                            (!w.lane || !w.lane->busy()) && (w.retiring || w.told_to_exit);
-        std::string why = describe_exit(w.pid, status);
-        if (!w.fatal.empty()) why += " (" + w.fatal + ")";
-        if (!clean) break_pool(why);  // before close_worker: it fails the call in this worker's lane too
+        if (!clean) {  // before close_worker: break_pool fails the call in this worker's lane too
+            const WorkerEnd end = describe_worker_end(w.pid, status, w.fatal, w.crash);
+            // Made in a statement of its own: the temporary (whose message string the
+            // exception_ptr's copy shares) is gone before any future fails.
+            const auto error = std::make_exception_ptr(
+                BrokenProcessPool(std::string(kBrokenPrefix) + ": " + end.text, w.pid, end.exit_code, end.signal_number));
+            break_pool(end.text, error);
+        }
         close_worker(key, w);
     }
 
@@ -637,6 +634,13 @@ private:
 
     /// Fails every unfinished call with BrokenProcessPool and stops every worker.
     void break_pool(const std::string& why) {
+        const auto error = std::make_exception_ptr(BrokenProcessPool(std::string(kBrokenPrefix) + ": " + why));
+        break_pool(why, error);
+    }
+
+    /// As break_pool(why), failing the calls with `error` (a BrokenProcessPool that says more:
+    /// a worker's end).
+    void break_pool(const std::string& why, const std::exception_ptr& error) {
         const std::string message = std::string(kBrokenPrefix) + ": " + why;
         {
             std::lock_guard g(mutex_);
@@ -645,8 +649,6 @@ private:
             for (pid_t pid : live_pids_) ::kill(pid, SIGKILL);
         }
         broken_here_ = message;
-        const auto error = std::make_exception_ptr(BrokenProcessPool(
-            message + ". A process in the process pool was terminated abruptly while the future was running or pending."));
         book_.fail_all(error);
         // Submitters no longer reach the lanes (the pool is broken); their calls fail here,
         // outside the lock, because failing a future runs its callbacks.

@@ -20,6 +20,7 @@ enum class Kind : std::uint8_t {
     reply = 11,  // payload: the call's reply
     fatal = 12,  // payload: why the worker is about to exit (bad call bytes, failed initializer)
     lane_done = 13,  // a lane call's reply is ready; payload: the reply, when too big for the lane
+    crash = 14,      // payload: a crash report (crash_report.hpp), sent as the worker dies in a call
 };
 
 struct Header {

@@ -11,13 +11,18 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <cfutures/detail/remote_call.hpp>
 #include <cfutures/detail/type_name.hpp>
 
+#include "../symbolize.hpp"
+#include "crash_report.hpp"
 #include "express_lane.hpp"
+#include "throw_stack.hpp"
 #include "launcher.hpp"
 #include "wire.hpp"
 
@@ -38,12 +43,31 @@ bool is_worker_process() noexcept { return g_is_worker || started_as_worker(); }
 
 namespace detail {
 
-RaisedInfo describe_current_exception(const std::string& call) {
+namespace {
+
+/// The name of the function a call runs, looked up once per function: a worker that
+/// throws from the same function again pays a hash lookup, not a symbol-table search.
+std::string name_of_call(const CallName& call) {
+    if (!call.code) return call.callable ? demangle(*call.callable) : std::string("an unknown callable");
+    static std::mutex mutex;
+    static std::unordered_map<const void*, std::string> names;
+    std::lock_guard g(mutex);
+    auto [it, fresh] = names.try_emplace(call.code);
+    if (fresh) {
+        it->second = function_name(call.code);
+        if (it->second.empty()) it->second = "a function of type " + demangle(*call.callable);  // no symbol: stripped
+    }
+    return it->second;
+}
+
+}  // namespace
+
+RaisedInfo describe_current_exception(const CallName& call) {
     const auto e = std::current_exception();
     RaisedInfo info{exception_type_name(e), exception_message(e), {}};
-    // C++ exceptions carry no stack: the traceback says where, as far as the worker knows.
-    info.traceback = "Traceback (worker process " + std::to_string(::getpid()) + "):\n  in a call of " + call +
-                     "\n" + info.type_name + ": " + info.what + "\n";
+    info.traceback = "Traceback (worker process " + std::to_string(::getpid()) + ", in a call of " + name_of_call(call) +
+                     " with arguments " + (call.arguments ? call.arguments() : std::string("(?)")) + "):\n" +
+                     throw_stack_text() + info.type_name + ": " + info.what + "\n";
     return info;
 }
 
@@ -124,6 +148,7 @@ void refuse_oversized(int fd, const std::string& reply) noexcept {
 void run_worker(int fd, int max_tasks) noexcept {
     g_is_worker = true;
     std::signal(SIGPIPE, SIG_IGN);
+    install_crash_reporter(fd);
     wire::FrameReader reader;
     std::vector<int> passed_fds;
     express::WorkerLane lane;

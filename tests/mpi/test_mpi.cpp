@@ -532,6 +532,26 @@ TEST_F(MPIExecutorTest, exceptions_keep_their_type_and_what) {
     EXPECT_EQ(what_of<RegisteredError>(ex().submit(&throw_registered)), "known everywhere");
 }
 
+TEST_F(MPIExecutorTest, a_rebuilt_exception_carries_a_nested_remote_traceback) {
+    try {
+        (void)ex().submit(&throw_out_of_range, 3).result();
+        ADD_FAILURE() << "no exception";
+    } catch (const std::out_of_range& e) {
+        try {
+            std::rethrow_if_nested(e);
+            ADD_FAILURE() << "no nested traceback";
+        } catch (const cf::RemoteTraceback& tb) {
+            const std::string text = tb.what();
+            EXPECT_NE(text.find("Traceback (worker process "), std::string::npos) << text;
+            EXPECT_NE(text.find("throw_out_of_range(int) with arguments (int)"), std::string::npos) << text;
+            // The stack at the throw: its first frame is the function that threw.
+            const auto at = text.find("  #0 ");
+            ASSERT_NE(at, std::string::npos) << text;
+            EXPECT_NE(text.substr(at, text.find('\n', at) - at).find("throw_out_of_range(int)"), std::string::npos) << text;
+        }
+    }
+}
+
 TEST_F(MPIExecutorTest, unknown_exception_types_become_remote_error) {
     try {
         (void)ex().submit(&throw_unregistered).result();
@@ -732,7 +752,7 @@ TEST(MPIShutdownTest, cancel_futures_without_wait_has_cancelled_the_queued_calls
     }
 }
 
-TEST(MPIShutdownTest, submit_and_map_after_shutdown_throw_runtime_error) {
+TEST(MPIShutdownTest, submit_and_map_after_shutdown_throw_shutdown_error) {
     auto ex = make_executor();
     ex->shutdown();
     auto submit_error = thrown_by([&] { (void)ex->submit(&add, 1, 2); });
@@ -741,9 +761,10 @@ TEST(MPIShutdownTest, submit_and_map_after_shutdown_throw_runtime_error) {
         ASSERT_NE(error, nullptr);
         try {
             std::rethrow_exception(error);
-        } catch (const cf::BrokenExecutor& e) {
-            ADD_FAILURE() << "a BrokenExecutor: " << e.what();
-        } catch (const std::runtime_error&) {
+        } catch (const cf::ShutdownError& e) {
+            EXPECT_STREQ(e.what(), "cannot schedule new futures after shutdown");
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << "not a ShutdownError: " << e.what();
         }
     }
     ex->shutdown();  // idempotent
@@ -832,6 +853,11 @@ void expect_broken_by_death(const cf::Future<T>& f) {
         const std::string what = e.what();
         EXPECT_NE(what.find("worker rank "), std::string::npos) << what;
         EXPECT_NE(what.find(" died"), std::string::npos) << what;
+        // The pid of the dead worker; how it ended is mpiexec's to know, not the executor's.
+        EXPECT_TRUE(e.pid().has_value()) << what;
+        if (e.pid()) {
+            EXPECT_NE(what.find("(pid " + std::to_string(*e.pid()) + ")"), std::string::npos) << what;
+        }
     } catch (const cf::TimeoutError&) {
         ADD_FAILURE() << "the future is still pending after the worker died";
     }

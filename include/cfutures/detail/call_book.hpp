@@ -30,7 +30,7 @@ struct PendingCall {
 };
 
 /// The submit side's refusal, under the submitters' lock `lk`: a broken executor throws
-/// Broken(why), a shut-down one std::runtime_error, as Python. The state (which the
+/// Broken(why), a shut-down one ShutdownError (Python's RuntimeError). The state (which the
 /// manager would have owned) is released, and `lk` unlocked first. Returns otherwise.
 template <class Broken>
 void refuse_if_closed(std::unique_lock<std::mutex>& lk, const std::string& broken, bool shutdown, StateBase* state) {
@@ -39,7 +39,7 @@ void refuse_if_closed(std::unique_lock<std::mutex>& lk, const std::string& broke
     lk.unlock();
     state->release();
     if (!why.empty()) throw Broken(why);
-    throw std::runtime_error("cannot schedule new futures after shutdown");
+    throw ShutdownError();
 }
 
 /// shutdown(cancel_futures=true) of a remote executor has cancelled every call not yet

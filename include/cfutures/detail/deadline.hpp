@@ -26,4 +26,12 @@ inline Deadline deadline_after(const std::optional<std::chrono::nanoseconds>& ti
     return deadline_after(*timeout);
 }
 
+/// Throws TimeoutError("result() timed out after 50 ms"): `operation` waited `waited_ns`.
+[[noreturn]] void throw_timeout(const char* operation, double waited_ns);
+
+template <class Rep, class Period>
+[[noreturn]] void throw_timeout(const char* operation, std::chrono::duration<Rep, Period> waited) {
+    throw_timeout(operation, std::chrono::duration<double, std::nano>(waited).count());
+}
+
 }  // namespace cf::detail

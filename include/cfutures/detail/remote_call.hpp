@@ -56,18 +56,38 @@ struct RaisedInfo {
     }
 };
 
-/// Describes the exception being handled (call inside a catch block); the traceback
-/// names the worker process and `call`, the signature of what was running.
-RaisedInfo describe_current_exception(const std::string& call);
+/// What a traceback says of the call that raised: the function, and the arguments' types.
+struct CallName {
+    const void* code = nullptr;                // a function pointer's target; null for a callable object
+    const std::type_info* callable = nullptr;  // the callable's type
+    std::string (*arguments)() = nullptr;      // "(long long)"
+};
 
-/// "bool (*)(long long)(long long)": the callable's type and the arguments', for tracebacks.
-template <class F, class... Args>
-std::string describe_call() {
-    std::string s = demangle(typeid(F)) + " called with (";
+/// Describes the exception being handled (call inside a catch block); the traceback
+/// names the worker process, the function called (by its symbol, or the callable's
+/// type) and, when it could be captured, the stack at the throw.
+RaisedInfo describe_current_exception(const CallName& call);
+
+/// "(long long, std::string)": the arguments' types, for tracebacks.
+template <class... Args>
+std::string describe_arguments() {
+    std::string s = "(";
     [[maybe_unused]] const char* sep = "";  // unused when the call takes no arguments
     ((s += sep, s += demangle(typeid(Args)), sep = ", "), ...);
     return s + ")";
 }
+
+/// Tells the worker's crash reporter which function runs (null, null: none).
+void note_running_call(const void* code, const std::type_info* callable) noexcept;
+
+/// Marks a call as running, for crash reports, for its scope.
+class RunningCall {
+public:
+    RunningCall(const void* code, const std::type_info& callable) noexcept { note_running_call(code, &callable); }
+    ~RunningCall() { note_running_call(nullptr, nullptr); }
+    RunningCall(const RunningCall&) = delete;
+    RunningCall& operator=(const RunningCall&) = delete;
+};
 
 // ---- callables -----------------------------------------------------------------
 
@@ -103,6 +123,21 @@ void encode_callable(Encoder& e, const F& fn) {
     }
 }
 
+/// The code a callable runs, when it is a function pointer (null otherwise).
+template <class F>
+const void* code_of(const F& fn) noexcept {
+    if constexpr (is_function_pointer_v<F>) {
+        return reinterpret_cast<const void*>(fn);
+    } else {
+        return nullptr;
+    }
+}
+
+template <class F>
+CallName call_name_of(const F& fn) noexcept {
+    return CallName{code_of(fn), &typeid(F), nullptr};
+}
+
 template <class F>
 F decode_callable(Decoder& d) {
     if constexpr (is_function_pointer_v<F>) {
@@ -126,7 +161,7 @@ F decode_callable(Decoder& d) {
 /// `e`'s tables (shared pointers written) then name bytes that were cut, so the caller
 /// must not use `e` again.
 template <class R, class Call>
-[[nodiscard]] bool append_outcome(std::string& reply, Encoder& e, Call&& call, std::string (*describe)()) {
+[[nodiscard]] bool append_outcome(std::string& reply, Encoder& e, Call&& call, const CallName& name) {
     const std::size_t mark = reply.size();
     bool encoding = false;
     try {
@@ -148,7 +183,7 @@ template <class R, class Call>
         reply.resize(mark);
         reply.push_back(static_cast<char>(ReplyStatus::raised));
         Encoder fresh(reply);
-        fresh(describe_current_exception(describe()));
+        fresh(describe_current_exception(name));
         return !encoding;
     }
     return true;
@@ -163,9 +198,11 @@ struct RemoteCall {
         std::tuple<Args...> args;
         in(args);
         Encoder e(reply);
+        CallName name = call_name_of(fn);
+        name.arguments = &describe_arguments<Args...>;
+        const RunningCall running(name.code, typeid(F));
         // One outcome: whether `e` could be used again does not matter.
-        static_cast<void>(
-            append_outcome<R>(reply, e, [&]() -> R { return std::apply(fn, std::move(args)); }, &describe_call<F, Args...>));
+        static_cast<void>(append_outcome<R>(reply, e, [&]() -> R { return std::apply(fn, std::move(args)); }, name));
     }
 };
 
@@ -194,6 +231,9 @@ struct RemoteChunk {
             in(items);
         }
         const std::uint64_t count = items.size();
+        CallName name = call_name_of(fn);
+        name.arguments = &describe_arguments<Args...>;
+        const RunningCall running(name.code, typeid(F));
         // One encoder for the whole chunk, as the parent decodes it with one decoder.
         std::optional<Encoder> e(std::in_place, reply);
         (*e)(count);
@@ -220,15 +260,14 @@ struct RemoteChunk {
                 }
                 reply.push_back(static_cast<char>(ReplyStatus::raised));
                 Encoder fresh(reply);
-                fresh(describe_current_exception(describe_call<F, Args...>()));
+                fresh(describe_current_exception(name));
                 ++done;
             }
         } else {
             reply.push_back(static_cast<char>(ChunkLayout::per_item));
         }
         for (; done < count; ++done) {
-            if (!append_outcome<R>(reply, *e, [&]() -> R { return std::apply(fn, std::move(items[done])); },
-                                   &describe_call<F, Args...>)) {
+            if (!append_outcome<R>(reply, *e, [&]() -> R { return std::apply(fn, std::move(items[done])); }, name)) {
                 e.emplace(reply);
             }
         }
