@@ -94,10 +94,13 @@ bool Lane::try_start(StateBase* state, std::string_view call, ReplyDecoder decod
     const std::uint64_t seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
     state_.store(state, std::memory_order_relaxed);
     decode_ = decode;
-    ticket_.store(seq, std::memory_order_release);
     std::memcpy(shared_->bytes, call.data(), call.size());
     shared_->size.store(static_cast<std::uint32_t>(call.size()), std::memory_order_relaxed);
     shared_->seq.store(seq, std::memory_order_relaxed);
+    // After the call's bytes: the thread that claims the ticket then reads the reply's bytes
+    // where the call's were, and must see this thread's writes as done (ThreadSanitizer
+    // cannot see the worker's writes in between).
+    ticket_.store(seq, std::memory_order_release);
     shared_->phase.store(kCall, std::memory_order_seq_cst);
     // The worker sets worker_sleeping, then looks at the phase once more, then sleeps.
     const bool sleeping = shared_->worker_sleeping.load(std::memory_order_seq_cst) != 0;
