@@ -2,12 +2,12 @@
 // work over futures of different result types.
 #pragma once
 
-#include <chrono>
+#include <cfutures/detail/chrono.hpp>
 #include <cstddef>
 #include <exception>
 #include <functional>
 #include <optional>
-#include <ostream>
+#include <iosfwd>
 #include <string>
 #include <typeinfo>
 

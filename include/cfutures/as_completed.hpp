@@ -1,7 +1,7 @@
 // cf::as_completed: Python's concurrent.futures.as_completed, as an input range.
 #pragma once
 
-#include <chrono>
+#include <cfutures/detail/chrono.hpp>
 #include <cstddef>
 #include <deque>
 #include <initializer_list>

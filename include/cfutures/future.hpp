@@ -2,12 +2,12 @@
 // shared handle. The state machine is drawn in detail/shared_state.hpp.
 #pragma once
 
-#include <chrono>
+#include <cfutures/detail/chrono.hpp>
 #include <cstddef>
 #include <exception>
-#include <functional>
+#include <cfutures/detail/functional.hpp>
 #include <optional>
-#include <ostream>
+#include <iosfwd>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -32,7 +32,7 @@ public:
     explicit UserCallback(Fn fn) : CallbackNode(/*internal=*/false), fn_(std::move(fn)) {}
     void fire(StateBase& s) override {
         const Handle h = FutureAccess::from_state<Handle>(&s);
-        std::invoke(fn_, h);
+        detail::invoke(fn_, h);
     }
 
 private:

@@ -3,7 +3,7 @@
 // buffersize, the source that submits the next ones as results are taken.
 #pragma once
 
-#include <chrono>
+#include <cfutures/detail/chrono.hpp>
 #include <cstddef>
 #include <deque>
 #include <iterator>

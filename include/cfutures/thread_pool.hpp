@@ -1,7 +1,7 @@
 // cf::ThreadPoolExecutor: Python's ThreadPoolExecutor.
 #pragma once
 
-#include <functional>
+#include <cfutures/detail/functional.hpp>
 #include <memory>
 #include <optional>
 #include <ranges>

@@ -2,7 +2,7 @@
 #pragma once
 
 #include <algorithm>
-#include <chrono>
+#include <cfutures/detail/chrono.hpp>
 #include <initializer_list>
 #include <optional>
 #include <stdexcept>
