@@ -55,6 +55,7 @@ struct is_future<Future<T>> : std::true_type {};
 template <class T>
 class Future {
 public:
+    /// The call's result type.
     using value_type = T;
 
     /// A new PENDING future (for tests and executor authors).
@@ -62,8 +63,11 @@ public:
 
     /// PENDING -> CANCELLED and true; RUNNING or FINISHED -> false; already cancelled -> true.
     bool cancel() const noexcept { return state_->cancel(); }
+    /// True once cancelled.
     [[nodiscard]] bool cancelled() const noexcept { return state_->cancelled(); }
+    /// True while the call runs (RUNNING).
     [[nodiscard]] bool running() const noexcept { return state_->running(); }
+    /// True once cancelled or finished.
     [[nodiscard]] bool done() const noexcept { return state_->done(); }
 
     /// Waits for the call and returns its value (const T&; nothing for void).
@@ -77,6 +81,7 @@ public:
 
     /// The call's exception, or null when it succeeded. Throws CancelledError.
     [[nodiscard]] std::exception_ptr exception() const { return state_->exception(std::nullopt); }
+    /// As exception(), throwing TimeoutError once `timeout` has passed.
     template <class Rep, class Period>
     [[nodiscard]] std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
         return state_->exception(detail::deadline_after(timeout));
@@ -103,6 +108,7 @@ public:
     void set_result(U&& value) const {
         state_->set_result(std::forward<U>(value));
     }
+    /// Completes a Future<void>; throws InvalidStateError if it is done.
     void set_result() const
         requires std::is_void_v<T>
     {
@@ -110,12 +116,14 @@ public:
     }
     /// Completes the future with an exception; throws InvalidStateError if it is done.
     void set_exception(std::exception_ptr error) const { state_->set_exception(std::move(error)); }
+    /// As set_exception(std::make_exception_ptr(error)).
     template <class E>
         requires(!std::is_same_v<std::decay_t<E>, std::exception_ptr>)
     void set_exception(E&& error) const {
         set_exception(std::make_exception_ptr(std::forward<E>(error)));
     }
 
+    /// Identity: true when both handles refer to the same future.
     friend bool operator==(const Future& a, const Future& b) noexcept { return a.state_.get() == b.state_.get(); }
 
     /// Python's repr: `<Future at 0x... state=finished returned int>`.
@@ -123,6 +131,7 @@ public:
         f.state_->print(os);
         return os;
     }
+    /// What operator<< prints.
     [[nodiscard]] std::string repr() const { return state_->repr(); }
 
 private:
@@ -136,9 +145,12 @@ private:
 
 }  // namespace cf
 
+/// @cond STD_SPECIALIZATION (Doxygen cannot place a member of namespace std)
+/// Hashes the identity, as operator== compares it.
 template <class T>
 struct std::hash<cf::Future<T>> {
     std::size_t operator()(const cf::Future<T>& f) const noexcept {
         return std::hash<const void*>{}(cf::detail::FutureAccess::state(f));
     }
 };
+/// @endcond
