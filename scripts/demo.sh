@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: builds cfutures in Release and runs the documentation's prime-checking
-# example (examples/primes.cpp). Build tree: $CFUTURES_DEMO_DIR (default build/demo).
+# example (examples/primes.cpp). Build tree: $CFUTURES_DEMO_DIR (default build/release,
+# the Release tree the README's other commands use too).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -8,7 +9,7 @@ cd "$repo"
 # shellcheck source=deps.sh
 source "$repo/scripts/deps.sh"
 cf_install_missing_packages
-dir=${CFUTURES_DEMO_DIR:-$repo/build/demo}
+dir=${CFUTURES_DEMO_DIR:-$repo/build/release}
 jobs=$(nproc)
 
 echo "cfutures demo: checking whether six numbers are prime on a ProcessPoolExecutor (examples/primes.cpp)."
