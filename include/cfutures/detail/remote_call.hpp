@@ -301,14 +301,26 @@ CodeRef invoker_ref() {
 }
 
 /// The bytes of the call fn(args...); throws what the arguments' serialization throws.
+/// The compile-time checks of a call that crosses a process boundary, each naming what
+/// fails. False when an argument is a raw pointer: the caller then stops before cereal,
+/// whose own error about it names neither the argument nor its position.
 template <class Fn, class... Args>
-std::string encode_call(const Fn& fn, const Args&... args) {
+constexpr bool check_remote_call() {
     static_assert(require_remote_callable<Fn>::value);
     if constexpr (!require_value_arguments<Args...>()) {
-        return {};  // require_value_argument has said which argument: spare the user cereal's error
+        return false;
     } else {
         static_assert((require_serializable<Args>::value && ...));
         static_assert(require_serializable<call_result_t<Fn, Args...>>::value);
+        return true;
+    }
+}
+
+template <class Fn, class... Args>
+std::string encode_call(const Fn& fn, const Args&... args) {
+    if constexpr (!check_remote_call<Fn, Args...>()) {
+        return {};  // a static_assert has said why
+    } else {
         std::string out;
         Encoder e(out);
         e(invoker_ref<RemoteCall<Fn, Args...>>());
@@ -328,12 +340,9 @@ std::string encode_call_as(std::tuple<Wire...>*, const Fn& fn, const Args&... ar
 /// The bytes of one chunk of map() calls.
 template <class Fn, class... Args>
 std::string encode_chunk(const Fn& fn, const std::vector<std::tuple<Args...>>& items) {
-    static_assert(require_remote_callable<Fn>::value);
-    if constexpr (!require_value_arguments<Args...>()) {
-        return {};  // require_value_argument has said which argument
+    if constexpr (!check_remote_call<Fn, Args...>()) {
+        return {};  // a static_assert has said why
     } else {
-        static_assert((require_serializable<Args>::value && ...));
-        static_assert(require_serializable<call_result_t<Fn, Args...>>::value);
         std::string out;
         Encoder e(out);
         e(invoker_ref<RemoteChunk<Fn, Args...>>());
