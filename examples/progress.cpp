@@ -53,10 +53,12 @@ private:
         const double seconds = std::chrono::duration<double>(now - start_).count();
         const double rate = seconds > 0 ? static_cast<double>(done_) / seconds : 0.0;
         const double left = rate > 0 ? static_cast<double>(total_ - done_) / rate : 0.0;
-        char text[128];
-        std::snprintf(text, sizeof text, "] %3zu%%  %zu/%zu  %.1f calls/s  %.0f s left ", done_ * 100 / total_, done_,
-                      total_, rate, left);
-        return "[" + std::string(filled, '#') + std::string(width - filled, '.') + text;
+        std::string bar(width, '.');
+        bar.replace(0, filled, filled, '#');
+        char text[160];
+        std::snprintf(text, sizeof text, "[%s] %3zu%%  %zu/%zu  %.1f calls/s  %.0f s left ", bar.c_str(),
+                      done_ * 100 / total_, done_, total_, rate, left);
+        return text;
     }
 
     std::size_t total_;
