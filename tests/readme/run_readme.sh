@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs every ```sh block of README.md, verbatim and in order, from the top of the
-# source tree, as a new user following the README would: each block in one bash
-# (set -e: the first failing command fails the test), so a `cd` holds for the rest
-# of its block. Only `./scripts/check.sh` is not run, as it is the test command
-# that runs this test: `bash -n` checks it instead.
+# Runs every ```sh block of README.md, verbatim and in order, in one bash session
+# started at the top of the source tree, as a new user typing them into one
+# terminal would: a `cd` or a variable holds for the blocks after it, and the
+# first failing command (set -e) fails the test. Only `./scripts/check.sh` is
+# not run, as it is the test command that runs this test: `bash -n` checks it.
 #
 #   tests/readme/run_readme.sh <source dir>
 #
@@ -17,31 +17,30 @@ readme=$src/README.md
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
-# The ```sh blocks, one file each.
-awk -v dir="$scratch" '
-    /^```sh[[:space:]]*$/ { n++; file = sprintf("%s/block%02d.sh", dir, n); inside = 1; next }
-    /^```/ && inside { inside = 0; close(file); next }
-    inside { print > file }
-' "$readme"
-blocks=("$scratch"/block*.sh)
-if [[ ! -e ${blocks[0]} ]]; then
+# One script: each block, announced by an echo of its number and its text.
+awk '
+    /^```sh[[:space:]]*$/ { n++; inside = 1; text = ""; body = ""; next }
+    /^```/ && inside {
+        inside = 0
+        printf "echo \"================ README.md, sh block %d ================\"\n", n
+        printf "cat <<'\''CF_README_BLOCK'\''\n%sCF_README_BLOCK\n", text
+        printf "echo ----------------\n%s", body
+        next
+    }
+    inside {
+        text = text $0 "\n"
+        # The test command itself would run this test again: checked, not run.
+        if ($0 ~ /^\.\/scripts\/check\.sh([[:space:]]|$)/)
+            $0 = "bash -n scripts/check.sh  # the test command (it runs this test): syntax only"
+        body = body $0 "\n"
+    }
+    END { printf "echo \"run_readme.sh: all %d sh blocks of README.md ran\"\n", n }
+' "$readme" >"$scratch/readme.sh"
+if ! grep -q "sh block 1 " "$scratch/readme.sh"; then
     echo "run_readme.sh: no \`\`\`sh block in $readme" >&2
     exit 1
 fi
 
 mkdir -p "$scratch/home"
 cd "$src"
-n=0
-for block in "${blocks[@]}"; do
-    n=$((n + 1))
-    # The test command itself would run this test again: checked, not run.
-    sed -i 's|^\./scripts/check\.sh\b.*$|bash -n scripts/check.sh  # the test command (it runs this test): syntax only|' "$block"
-    echo "================ README.md, sh block $n of ${#blocks[@]} ================"
-    cat "$block"
-    echo "----------------"
-    if ! HOME=$scratch/home bash -euo pipefail "$block"; then
-        echo "run_readme.sh: README.md's sh block $n failed (shown above)" >&2
-        exit 1
-    fi
-done
-echo "run_readme.sh: all ${#blocks[@]} sh blocks of README.md ran"
+HOME=$scratch/home bash -euo pipefail "$scratch/readme.sh"
