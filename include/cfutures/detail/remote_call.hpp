@@ -300,7 +300,6 @@ CodeRef invoker_ref() {
     return ref;
 }
 
-/// The bytes of the call fn(args...); throws what the arguments' serialization throws.
 /// The compile-time checks of a call that crosses a process boundary, each naming what
 /// fails. False when an argument is a raw pointer: the caller then stops before cereal,
 /// whose own error about it names neither the argument nor its position.
@@ -316,6 +315,7 @@ constexpr bool check_remote_call() {
     }
 }
 
+/// The bytes of the call fn(args...); throws what the arguments' serialization throws.
 template <class Fn, class... Args>
 std::string encode_call(const Fn& fn, const Args&... args) {
     if constexpr (!check_remote_call<Fn, Args...>()) {
