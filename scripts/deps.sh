@@ -1,7 +1,7 @@
 # Sourced by demo.sh and check.sh: installs the Debian packages cfutures builds
 # with when some are missing (as root, or through sudo), so that on a fresh
 # Debian 12 machine one command does all the set-up.
-cf_debian_packages=(build-essential cmake libgtest-dev libgmock-dev libcereal-dev libdw-dev libcurl4-openssl-dev pkg-config openmpi-bin libopenmpi-dev)
+cf_debian_packages=(build-essential cmake libgtest-dev libgmock-dev libcereal-dev libdw-dev libcurl4-openssl-dev pkg-config openmpi-bin libopenmpi-dev doxygen)
 
 cf_install_missing_packages() {
     command -v dpkg-query >/dev/null 2>&1 || return 0  # not Debian: the user installs by hand

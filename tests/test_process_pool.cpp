@@ -63,12 +63,14 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <iterator>
 #include <memory>
 #include <new>
 #include <numeric>
 #include <optional>
 #include <ranges>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -685,6 +687,12 @@ struct CallCounter {
 
 Point swap_point(Point p) { return Point{p.y, p.x}; }
 
+int count_words(const std::string& text) {
+    std::istringstream in(text);
+    return static_cast<int>(std::distance(std::istream_iterator<std::string>(in), std::istream_iterator<std::string>()));
+}
+long long square_ll(long long x) { return x * x; }
+
 class ProcessPoolCppTest : public ProcessPoolExecutorTest {};
 
 template <class E>
@@ -839,6 +847,18 @@ TEST_P(ProcessPoolCppTest, fork_workers_are_all_started_when_the_first_submit_re
     EXPECT_EQ(executor.worker_pids().size(), static_cast<std::size_t>(worker_count));
     touch(gate);
     EXPECT_EQ(f.result(kLongWait), 7);
+}
+
+TEST_P(ProcessPoolCppTest, arguments_convert_to_the_function_pointers_parameter_types) {
+    // API.md: ex.submit(&count_words, "a literal") works for int count_words(const std::string&).
+    EXPECT_EQ(executor.submit(&count_words, "a literal").result(kLongWait), 2);
+    const char* text = "three short words";
+    EXPECT_EQ(executor.submit(&count_words, text).result(kLongWait), 3);
+    EXPECT_EQ(executor.submit(&square_ll, 3'000'000).result(kLongWait), 9'000'000'000'000LL);  // int -> long long
+    const std::vector<const char*> texts = {"one", "one two", "one two three"};
+    std::vector<int> counts;
+    for (int n : executor.map(&count_words, texts, cf::MapOptions{.chunksize = 2})) counts.push_back(n);
+    EXPECT_EQ(counts, (std::vector<int>{1, 2, 3}));
 }
 
 INSTANTIATE_TEST_SUITE_P(StartMethod, ProcessPoolCppTest, cf_test::kAllStartMethods, cf_test::StartMethodName{});

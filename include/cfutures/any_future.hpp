@@ -2,12 +2,12 @@
 // work over futures of different result types.
 #pragma once
 
-#include <chrono>
+#include <cfutures/detail/chrono.hpp>
 #include <cstddef>
 #include <exception>
 #include <functional>
 #include <optional>
-#include <ostream>
+#include <iosfwd>
 #include <string>
 #include <typeinfo>
 
@@ -19,16 +19,23 @@ namespace cf {
 /// equality and hash agree with the Future it came from.
 class AnyFuture {
 public:
+    /// The same future as `f`, its result type erased.
     template <class T>
     AnyFuture(const Future<T>& f) noexcept  // NOLINT: implicit by design
         : state_(detail::FutureAccess::state(f)) {}
 
+    /// As Future::cancel().
     bool cancel() const noexcept { return state_->cancel(); }
+    /// True once cancelled.
     [[nodiscard]] bool cancelled() const noexcept { return state_->cancelled(); }
+    /// True while the call runs (RUNNING).
     [[nodiscard]] bool running() const noexcept { return state_->running(); }
+    /// True once cancelled or finished.
     [[nodiscard]] bool done() const noexcept { return state_->done(); }
 
+    /// As Future::exception(): the call's exception, or null when it succeeded.
     [[nodiscard]] std::exception_ptr exception() const { return state_->exception(std::nullopt); }
+    /// As exception(), throwing TimeoutError once `timeout` has passed.
     template <class Rep, class Period>
     [[nodiscard]] std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
         const detail::Deadline deadline = detail::deadline_after(timeout);
@@ -53,11 +60,14 @@ public:
         return detail::FutureAccess::from_state<Future<T>>(state_.get());
     }
 
+    /// Identity: the same future, also when compared with the Future it came from.
     friend bool operator==(const AnyFuture& a, const AnyFuture& b) noexcept { return a.state_.get() == b.state_.get(); }
+    /// Python's repr: `<Future at 0x... state=finished returned int>`.
     friend std::ostream& operator<<(std::ostream& os, const AnyFuture& f) {
         f.state_->print(os);
         return os;
     }
+    /// What operator<< prints.
     [[nodiscard]] std::string repr() const { return state_->repr(); }
 
 private:
@@ -70,9 +80,12 @@ private:
 
 }  // namespace cf
 
+/// @cond STD_SPECIALIZATION (Doxygen cannot place a member of namespace std)
+/// Hashes the identity, as operator== compares it.
 template <>
 struct std::hash<cf::AnyFuture> {
     std::size_t operator()(const cf::AnyFuture& f) const noexcept {
         return std::hash<const void*>{}(cf::detail::FutureAccess::state(f));
     }
 };
+/// @endcond

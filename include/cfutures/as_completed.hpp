@@ -1,7 +1,7 @@
 // cf::as_completed: Python's concurrent.futures.as_completed, as an input range.
 #pragma once
 
-#include <chrono>
+#include <cfutures/detail/chrono.hpp>
 #include <cstddef>
 #include <deque>
 #include <initializer_list>
@@ -25,6 +25,7 @@ namespace cf {
 template <class H>
 class AsCompleted {
 public:
+    /// Made by as_completed(); `deadline` none: wait forever.
     AsCompleted(std::vector<H> fs, detail::Deadline deadline) : total_(fs.size()), deadline_(deadline) {
         std::vector<detail::StateBase*> pending_states;
         for (H& f : fs) {
@@ -39,27 +40,37 @@ public:
         if (!pending_states.empty())
             waiter_ = std::make_unique<detail::Waiter>(detail::Waiter::Kind::any, pending_states);
     }
+    /// Movable, not copyable (it owns the futures not yet yielded).
     AsCompleted(AsCompleted&&) noexcept = default;
+    /// Takes over another range's futures.
     AsCompleted& operator=(AsCompleted&&) noexcept = default;
     ~AsCompleted() {
         waiter_.reset();  // unhook from the futures while pending_ still keeps them alive
     }
 
+    /// An input iterator over the futures as they complete.
     class iterator {
     public:
+        /// std::input_iterator's traits: it yields futures by value.
         using iterator_category = std::input_iterator_tag;
+        /// Required of an iterator; never used.
         using difference_type = std::ptrdiff_t;
+        /// A future, yielded by value.
         using value_type = H;
+        /// Also by value: the range gives each future away.
         using reference = H;
 
         iterator() = default;
         /// Hands over the current future; the range no longer refers to it.
         H operator*() const { return std::move(*owner_->current_); }
+        /// Waits for the next future to complete (may throw TimeoutError).
         iterator& operator++() {
             owner_->advance();
             return *this;
         }
+        /// As ++it.
         void operator++(int) { ++*this; }
+        /// True once every future has been yielded.
         friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.at_end(); }
 
     private:
@@ -74,6 +85,7 @@ public:
         advance();
         return iterator(this);
     }
+    /// The end: compares equal to an iterator once every future has been yielded.
     std::default_sentinel_t end() const noexcept { return {}; }
 
 private:

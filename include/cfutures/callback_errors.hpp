@@ -2,7 +2,7 @@
 #pragma once
 
 #include <exception>
-#include <functional>
+#include <cfutures/detail/functional.hpp>
 #include <string>
 
 namespace cf {

@@ -87,6 +87,7 @@ public:
 /// A worker process threw an exception whose type cannot be rebuilt here.
 class RemoteError : public Error {
 public:
+    /// `type_name`: the original type's demangled name; `what`: its what().
     RemoteError(std::string type_name, const std::string& what, std::string remote_traceback = {})
         : Error(what), type_name_(std::move(type_name)), remote_traceback_(std::move(remote_traceback)) {}
 

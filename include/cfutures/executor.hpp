@@ -2,7 +2,7 @@
 // options of map(). submit() and map() are templates on each executor.
 #pragma once
 
-#include <chrono>
+#include <cfutures/detail/chrono.hpp>
 #include <cstddef>
 #include <optional>
 

@@ -2,12 +2,12 @@
 // shared handle. The state machine is drawn in detail/shared_state.hpp.
 #pragma once
 
-#include <chrono>
+#include <cfutures/detail/chrono.hpp>
 #include <cstddef>
 #include <exception>
-#include <functional>
+#include <cfutures/detail/functional.hpp>
 #include <optional>
-#include <ostream>
+#include <iosfwd>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -32,7 +32,7 @@ public:
     explicit UserCallback(Fn fn) : CallbackNode(/*internal=*/false), fn_(std::move(fn)) {}
     void fire(StateBase& s) override {
         const Handle h = FutureAccess::from_state<Handle>(&s);
-        std::invoke(fn_, h);
+        detail::invoke(fn_, h);
     }
 
 private:
@@ -55,6 +55,7 @@ struct is_future<Future<T>> : std::true_type {};
 template <class T>
 class Future {
 public:
+    /// The call's result type.
     using value_type = T;
 
     /// A new PENDING future (for tests and executor authors).
@@ -62,8 +63,11 @@ public:
 
     /// PENDING -> CANCELLED and true; RUNNING or FINISHED -> false; already cancelled -> true.
     bool cancel() const noexcept { return state_->cancel(); }
+    /// True once cancelled.
     [[nodiscard]] bool cancelled() const noexcept { return state_->cancelled(); }
+    /// True while the call runs (RUNNING).
     [[nodiscard]] bool running() const noexcept { return state_->running(); }
+    /// True once cancelled or finished.
     [[nodiscard]] bool done() const noexcept { return state_->done(); }
 
     /// Waits for the call and returns its value (const T&; nothing for void).
@@ -79,6 +83,7 @@ public:
 
     /// The call's exception, or null when it succeeded. Throws CancelledError.
     [[nodiscard]] std::exception_ptr exception() const { return state_->exception(std::nullopt); }
+    /// As exception(), throwing TimeoutError once `timeout` has passed.
     template <class Rep, class Period>
     [[nodiscard]] std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
         const detail::Deadline deadline = detail::deadline_after(timeout);
@@ -107,6 +112,7 @@ public:
     void set_result(U&& value) const {
         state_->set_result(std::forward<U>(value));
     }
+    /// Completes a Future<void>; throws InvalidStateError if it is done.
     void set_result() const
         requires std::is_void_v<T>
     {
@@ -114,12 +120,14 @@ public:
     }
     /// Completes the future with an exception; throws InvalidStateError if it is done.
     void set_exception(std::exception_ptr error) const { state_->set_exception(std::move(error)); }
+    /// As set_exception(std::make_exception_ptr(error)).
     template <class E>
         requires(!std::is_same_v<std::decay_t<E>, std::exception_ptr>)
     void set_exception(E&& error) const {
         set_exception(std::make_exception_ptr(std::forward<E>(error)));
     }
 
+    /// Identity: true when both handles refer to the same future.
     friend bool operator==(const Future& a, const Future& b) noexcept { return a.state_.get() == b.state_.get(); }
 
     /// Python's repr: `<Future at 0x... state=finished returned int>`.
@@ -127,6 +135,7 @@ public:
         f.state_->print(os);
         return os;
     }
+    /// What operator<< prints.
     [[nodiscard]] std::string repr() const { return state_->repr(); }
 
 private:
@@ -140,9 +149,12 @@ private:
 
 }  // namespace cf
 
+/// @cond STD_SPECIALIZATION (Doxygen cannot place a member of namespace std)
+/// Hashes the identity, as operator== compares it.
 template <class T>
 struct std::hash<cf::Future<T>> {
     std::size_t operator()(const cf::Future<T>& f) const noexcept {
         return std::hash<const void*>{}(cf::detail::FutureAccess::state(f));
     }
 };
+/// @endcond

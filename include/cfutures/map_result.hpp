@@ -3,7 +3,7 @@
 // buffersize, the source that submits the next ones as results are taken.
 #pragma once
 
-#include <chrono>
+#include <cfutures/detail/chrono.hpp>
 #include <cstddef>
 #include <deque>
 #include <iterator>
@@ -56,6 +56,7 @@ class MapResult {
     static constexpr bool chunked = !std::is_same_v<Unit, Future<R>>;
 
 public:
+    /// What the calls return (std::monostate for void calls).
     using value_type = detail::map_value_t<R>;
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -64,6 +65,7 @@ public:
 // caller (seen with -fsanitize=thread): the read is guarded by the engaged check.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
+    /// Made by an executor's map(): submits every call (with a buffersize, the first ones).
     MapResult(const MapOptions& options, std::unique_ptr<detail::UnitSource<Unit>> source)
         : timeout_(options.timeout), deadline_(detail::deadline_after(options.timeout)), source_(std::move(source)) {
         if (options.buffersize) {
@@ -78,24 +80,36 @@ public:
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
+    /// Movable, not copyable (it owns the futures of the calls).
     MapResult(MapResult&&) noexcept = default;
+    /// Takes over another result's calls; this one's are dropped, not cancelled.
     MapResult& operator=(MapResult&&) noexcept = default;
     ~MapResult() { cancel_pending(); }
 
+    /// An input iterator over the results, in input order.
     class iterator {
     public:
+        /// std::input_iterator's traits: it yields values by value.
         using iterator_category = std::input_iterator_tag;
+        /// Required of an iterator; never used.
         using difference_type = std::ptrdiff_t;
+        /// What the calls return.
         using value_type = detail::map_value_t<R>;
+        /// By value: each result is taken once.
         using reference = value_type;
 
         iterator() = default;
+        /// Waits for the call at this position: its value, or its exception thrown
+        /// (TimeoutError once the map's timeout has passed).
         value_type operator*() const { return owner_->take_front(); }
+        /// The next position (with a buffersize, submits the next call).
         iterator& operator++() {
             owner_->pop_front();
             return *this;
         }
+        /// As ++it.
         void operator++(int) { ++*this; }
+        /// True once every result has been taken.
         friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.at_end(); }
 
     private:
@@ -105,7 +119,9 @@ public:
         MapResult* owner_ = nullptr;
     };
 
+    /// The first position; single pass.
     iterator begin() { return iterator(this); }
+    /// The end: compares equal to an iterator once every result has been taken.
     std::default_sentinel_t end() const noexcept { return {}; }
 
     /// Collects every remaining result into a vector (rethrows the first failure).

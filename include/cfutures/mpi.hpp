@@ -53,11 +53,15 @@ class UnorderedResults;
 /// ProcessPoolExecutor's rules; a call that throws never brings the job down.
 class MPIPoolExecutor : public cf::detail::RemoteExecutor<detail::MPICore> {
 public:
+    /// MPIPoolExecutor(MPIPoolOptions{}).
     MPIPoolExecutor();
+    /// Spawns the workers (dynamic mode), or, under the CFUTURES_MPI_POOL switch, uses
+    /// the job's other ranks. Throws std::invalid_argument when max_workers <= 0.
     explicit MPIPoolExecutor(MPIPoolOptions options);
     /// shutdown(true).
     ~MPIPoolExecutor() override;
 
+    /// See Executor::shutdown; spawned workers exit, the job's ranks go back to waiting.
     void shutdown(bool wait = true, bool cancel_futures = false) override;
 
     /// The number of worker processes (they are up once the constructor returns).
@@ -69,6 +73,7 @@ public:
     [[nodiscard]] auto map_unordered(Fn&& fn, Args&&... args);
 
 protected:
+    /// For MPICommExecutor: an executor over a core it has made (none on a non-root rank).
     explicit MPIPoolExecutor(std::shared_ptr<detail::MPICore> core);
 };
 
@@ -78,7 +83,10 @@ protected:
 /// or `comm` has no rank besides the root.
 class MPICommExecutor : public MPIPoolExecutor {
 public:
+    /// On the root: an executor over the other ranks of `comm`, each running
+    /// `initializer` first. On the others: serves calls, returns once the root shuts down.
     explicit MPICommExecutor(MPI_Comm comm = MPI_COMM_WORLD, int root = 0, RemoteInitializer initializer = {});
+    /// shutdown(true) on the root.
     ~MPICommExecutor() override;
 
     /// True on the root, where the executor can be used.

@@ -28,14 +28,18 @@ namespace cf {
 /// pointer, a lambda without captures, or a serializable callable object.
 class RemoteInitializer {
 public:
+    /// No initializer.
     RemoteInitializer() = default;
+    /// No initializer (`.initializer = nullptr`).
     RemoteInitializer(std::nullptr_t) {}  // NOLINT: no initializer
+    /// `fn`, encoded now: what each worker runs first.
     template <class F>
         requires(!std::is_same_v<std::decay_t<F>, RemoteInitializer> && !std::is_null_pointer_v<std::decay_t<F>> &&
                  std::is_invocable_v<std::decay_t<F>>)
     RemoteInitializer(F&& fn)  // NOLINT: implicit, so that `.initializer = &init` reads naturally
         : call_(detail::encode_call(std::decay_t<F>(std::forward<F>(fn)))) {}
 
+    /// True when there is an initializer.
     explicit operator bool() const noexcept { return !call_.empty(); }
     /// The encoded call.
     [[nodiscard]] const std::string& bytes() const noexcept { return call_; }
@@ -48,6 +52,7 @@ private:
 struct ProcessPoolOptions {
     /// Default: the number of hardware threads.
     std::optional<int> max_workers;
+    /// How workers start (Python's mp_context); ForkServer, as Python 3.14 on Linux.
     StartMethod start_method = StartMethod::ForkServer;
     /// Runs first in each worker; if it throws, the pool breaks (BrokenProcessPool).
     RemoteInitializer initializer;
@@ -82,6 +87,7 @@ public:
     /// shutdown(true).
     ~ProcessPoolExecutor() override;
 
+    /// See Executor::shutdown; with `wait`, the workers have exited when it returns.
     void shutdown(bool wait = true, bool cancel_futures = false) override;
 
     /// SIGTERM every worker (and SIGCONT, so that a stopped one gets it), then
@@ -92,6 +98,7 @@ public:
     /// As terminate_workers(), with SIGKILL.
     void kill_workers();
 
+    /// The most worker processes the pool runs at once.
     [[nodiscard]] int max_workers() const noexcept;
     /// The pids of the worker processes alive now.
     [[nodiscard]] std::vector<pid_t> worker_pids() const;

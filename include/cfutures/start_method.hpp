@@ -3,6 +3,7 @@
 
 namespace cf {
 
+/// How a ProcessPoolExecutor starts its workers (Python's multiprocessing contexts).
 enum class StartMethod {
     /// fork() the program as it is: fast, and the worker sees the parent's memory;
     /// unsafe when the parent has other threads holding locks (as in Python).

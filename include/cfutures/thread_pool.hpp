@@ -1,7 +1,7 @@
 // cf::ThreadPoolExecutor: Python's ThreadPoolExecutor.
 #pragma once
 
-#include <functional>
+#include <cfutures/detail/functional.hpp>
 #include <memory>
 #include <optional>
 #include <ranges>
@@ -55,6 +55,7 @@ public:
     ThreadPoolExecutor();
     /// Throws std::invalid_argument when max_workers <= 0.
     explicit ThreadPoolExecutor(int max_workers);
+    /// Python's keywords; throws std::invalid_argument when max_workers <= 0.
     explicit ThreadPoolExecutor(ThreadPoolOptions options);
     /// shutdown(true).
     ~ThreadPoolExecutor() override;
@@ -79,6 +80,7 @@ public:
 
     void shutdown(bool wait = true, bool cancel_futures = false) override;
 
+    /// The most worker threads the pool starts.
     [[nodiscard]] int max_workers() const noexcept;
     /// How many worker threads have been started so far.
     [[nodiscard]] int thread_count() const noexcept;
@@ -103,6 +105,7 @@ private:
     std::shared_ptr<detail::ThreadPoolCore> core_;
 };
 
+/// map()'s input side (private): submits the next call as results are taken.
 template <class Fn, class... Ranges>
 class ThreadPoolExecutor::Source final
     : public detail::UnitSource<Future<detail::call_result_t<Fn, std::ranges::range_reference_t<Ranges>...>>> {

@@ -2,7 +2,7 @@
 #pragma once
 
 #include <algorithm>
-#include <chrono>
+#include <cfutures/detail/chrono.hpp>
 #include <initializer_list>
 #include <optional>
 #include <stdexcept>
@@ -27,7 +27,9 @@ inline constexpr ReturnWhen ALL_COMPLETED = ReturnWhen::ALL_COMPLETED;
 /// Python's DoneAndNotDoneFutures: `auto [done, not_done] = cf::wait(fs);`
 template <class H>
 struct WaitResult {
+    /// The futures that were done (finished or cancelled) when wait() returned.
     std::unordered_set<H> done;
+    /// The others.
     std::unordered_set<H> not_done;
 };
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <list>
@@ -574,6 +575,29 @@ std::string self_path() {
     return std::string(buf, static_cast<std::size_t>(n));
 }
 
+/// Under `mpiexec -n N` without the CFUTURES_MPI_POOL switch every rank runs main, and
+/// each builds its own pool: the program's output comes N times, and nothing says why.
+/// Said once per process, by rank 0 only, so that the job prints it once (telling whether
+/// the other ranks construct one too would take a collective call, which could hang).
+void warn_if_every_rank_runs_main() {
+    int size = 1;
+    int rank = 0;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (size < 2 || rank != 0) return;
+    static std::once_flag said;
+    std::call_once(said, [size] {
+        std::fprintf(stderr,
+                     "cfutures: warning: an MPIPoolExecutor was constructed in a job of %d ranks without "
+                     "CFUTURES_MPI_POOL=1, so every rank runs main and spawns a pool of its own (the "
+                     "program's output comes %d times). To run main on rank 0 only and have the other "
+                     "ranks serve its calls, start it as `CFUTURES_MPI_POOL=1 mpiexec -n %d ./app`; for "
+                     "code that runs on every rank, use cf::mpi::MPICommExecutor; or start the program "
+                     "alone and let the pool spawn its workers.\n",
+                     size, size, size);
+    });
+}
+
 int default_workers() {
     const unsigned hw = std::thread::hardware_concurrency();
     return hw ? static_cast<int>(hw) : 1;
@@ -598,6 +622,7 @@ std::shared_ptr<MPICore> make_pool_core(const MPIPoolOptions& options) {
         for (int r = 1; r <= n; ++r) ranks.push_back(r);
         return std::make_shared<MPICore>(MPI_COMM_WORLD, std::move(ranks), Ownership::world, options.initializer.bytes());
     }
+    warn_if_every_rank_runs_main();
     const int n = options.max_workers.value_or(default_workers());
     const std::string exe = self_path();
     char flag[] = "--cfutures-mpi-worker";

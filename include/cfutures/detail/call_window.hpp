@@ -16,7 +16,7 @@
 #pragma once
 
 #include <algorithm>
-#include <chrono>
+#include <cfutures/detail/chrono.hpp>
 #include <cstddef>
 
 namespace cf::detail {

@@ -2,7 +2,7 @@
 // without overflowing on huge timeouts such as duration::max().
 #pragma once
 
-#include <chrono>
+#include <cfutures/detail/chrono.hpp>
 #include <optional>
 
 #include <cfutures/detail/futex.hpp>

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
+#include <cfutures/detail/chrono.hpp>
 #include <cstdint>
 #include <optional>
 

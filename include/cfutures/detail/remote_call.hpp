@@ -153,6 +153,62 @@ F decode_callable(Decoder& d) {
     }
 }
 
+// ---- arguments ---------------------------------------------------------------------
+
+/// What an argument of fn travels as. For a function pointer, the parameter's type
+/// without cv and reference, when the argument converts to it and it can be serialized:
+/// `submit(&count_words, "a literal")` sends a std::string for
+/// `int count_words(const std::string&)`. Otherwise (other callables, pointer or
+/// non-serializable parameters such as std::string_view) the argument's decayed type.
+template <class Param, class Arg>
+struct wire_arg {
+    using type = std::decay_t<Arg>;
+};
+template <class Param, class Arg>
+    requires(std::is_convertible_v<Arg, std::remove_cvref_t<Param>> && !std::is_pointer_v<std::remove_cvref_t<Param>> &&
+             is_serializable_v<std::remove_cvref_t<Param>>)
+struct wire_arg<Param, Arg> {
+    using type = std::remove_cvref_t<Param>;
+};
+
+/// std::tuple of the types fn(args...)'s arguments travel as.
+template <class Fn, class... Args>
+struct wire_args {
+    using type = std::tuple<std::decay_t<Args>...>;
+};
+template <class R, class... Params, class... Args>
+    requires(sizeof...(Params) == sizeof...(Args))
+struct wire_args<R (*)(Params...), Args...> {
+    using type = std::tuple<typename wire_arg<Params, Args>::type...>;
+};
+template <class R, class... Params, class... Args>
+    requires(sizeof...(Params) == sizeof...(Args))
+struct wire_args<R (*)(Params...) noexcept, Args...> {
+    using type = std::tuple<typename wire_arg<Params, Args>::type...>;
+};
+template <class Fn, class... Args>
+using wire_args_t = typename wire_args<std::decay_t<Fn>, Args...>::type;
+
+/// Instantiated for every argument that crosses a process boundary: a raw pointer
+/// means nothing in another process, and this names which argument is one (cereal's
+/// own error would name neither).
+template <std::size_t Position, class T>
+struct require_value_argument {
+    static_assert(!std::is_pointer_v<T>,
+                  "cfutures: a raw pointer cannot cross a process boundary (the worker has its own memory). "
+                  "Pass a value instead: std::string for text, std::vector for an array, or make the function "
+                  "take one. Which argument: Position (from 1) and its type T in "
+                  "require_value_argument<Position, T>.");
+    static constexpr bool value = !std::is_pointer_v<T>;
+};
+
+template <class... Args>
+constexpr bool require_value_arguments() {
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+        return (require_value_argument<I + 1, Args>::value && ...);
+    }(std::index_sequence_for<Args...>{});
+}
+
 // ---- worker side ------------------------------------------------------------------
 
 /// Appends the outcome of `call()` to `reply` through `e` (an Encoder appending to
@@ -283,40 +339,64 @@ CodeRef invoker_ref() {
     return ref;
 }
 
+/// The compile-time checks of a call that crosses a process boundary, each naming what
+/// fails. False when an argument is a raw pointer: the caller then stops before cereal,
+/// whose own error about it names neither the argument nor its position.
+template <class Fn, class... Args>
+constexpr bool check_remote_call() {
+    static_assert(require_remote_callable<Fn>::value);
+    if constexpr (!require_value_arguments<Args...>()) {
+        return false;
+    } else {
+        static_assert((require_serializable<Args>::value && ...));
+        static_assert(require_serializable<call_result_t<Fn, Args...>>::value);
+        return true;
+    }
+}
+
 /// The bytes of the call fn(args...); throws what the arguments' serialization throws.
 template <class Fn, class... Args>
 std::string encode_call(const Fn& fn, const Args&... args) {
-    static_assert(require_remote_callable<Fn>::value);
-    static_assert((require_serializable<Args>::value && ...));
-    static_assert(require_serializable<call_result_t<Fn, Args...>>::value);
-    std::string out;
-    Encoder e(out);
-    e(invoker_ref<RemoteCall<Fn, Args...>>());
-    encode_callable(e, fn);
-    if constexpr (sizeof...(Args) > 0) e(args...);
-    return out;
+    if constexpr (!check_remote_call<Fn, Args...>()) {
+        return {};  // a static_assert has said why
+    } else {
+        std::string out;
+        Encoder e(out);
+        e(invoker_ref<RemoteCall<Fn, Args...>>());
+        encode_callable(e, fn);
+        if constexpr (sizeof...(Args) > 0) e(args...);
+        return out;
+    }
+}
+
+/// encode_call with each argument converted to the type it travels as (`Wire`, a
+/// wire_args_t): the conversion happens as `args` bind to encode_call's parameters.
+template <class Fn, class... Wire, class... Args>
+std::string encode_call_as(std::tuple<Wire...>*, const Fn& fn, const Args&... args) {
+    return encode_call<Fn, Wire...>(fn, args...);
 }
 
 /// The bytes of one chunk of map() calls.
 template <class Fn, class... Args>
 std::string encode_chunk(const Fn& fn, const std::vector<std::tuple<Args...>>& items) {
-    static_assert(require_remote_callable<Fn>::value);
-    static_assert((require_serializable<Args>::value && ...));
-    static_assert(require_serializable<call_result_t<Fn, Args...>>::value);
-    std::string out;
-    Encoder e(out);
-    e(invoker_ref<RemoteChunk<Fn, Args...>>());
-    encode_callable(e, fn);
-    if constexpr (raw_chunk_items_v<Args...>) {
-        out.reserve(out.size() + sizeof(std::uint64_t) + items.size() * sizeof(std::get<0>(items.front())));
-        e(static_cast<std::uint64_t>(items.size()));
-        for (const auto& item : items) {  // the encoder writes through: `out` is up to date
-            out.append(reinterpret_cast<const char*>(&std::get<0>(item)), sizeof(std::get<0>(item)));
-        }
+    if constexpr (!check_remote_call<Fn, Args...>()) {
+        return {};  // a static_assert has said why
     } else {
-        e(items);
+        std::string out;
+        Encoder e(out);
+        e(invoker_ref<RemoteChunk<Fn, Args...>>());
+        encode_callable(e, fn);
+        if constexpr (raw_chunk_items_v<Args...>) {
+            out.reserve(out.size() + sizeof(std::uint64_t) + items.size() * sizeof(std::get<0>(items.front())));
+            e(static_cast<std::uint64_t>(items.size()));
+            for (const auto& item : items) {  // the encoder writes through: `out` is up to date
+                out.append(reinterpret_cast<const char*>(&std::get<0>(item)), sizeof(std::get<0>(item)));
+            }
+        } else {
+            e(items);
+        }
+        return out;
     }
-    return out;
 }
 
 /// A reply longer than what it holds is as corrupt as a shorter one.

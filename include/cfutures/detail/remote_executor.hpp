@@ -66,7 +66,7 @@ public:
         // Like Python's weakref to the executor: once it is gone, no more calls are submitted.
         auto core = core_.lock();
         if (!core || zip_.exhausted()) return std::nullopt;
-        std::vector<std::tuple<std::remove_cvref_t<std::ranges::range_reference_t<Ranges>>...>> items;
+        std::vector<wire_args_t<Fn, std::ranges::range_reference_t<Ranges>...>> items;
         while (items.size() < chunksize_ && !zip_.exhausted()) {
             zip_.consume([&](auto&&... args) { items.emplace_back(args...); });
         }
@@ -93,7 +93,7 @@ public:
     auto submit(Fn&& fn, Args&&... args) {
         using F = std::decay_t<Fn>;
         using R = call_result_t<Fn, Args...>;
-        std::string call = encode_call<F, std::decay_t<Args>...>(fn, args...);
+        std::string call = encode_call_as(static_cast<wire_args_t<F, Args...>*>(nullptr), fn, args...);
         return submit_encoded<R>(*core_, std::move(call), &complete_call<R>);
     }
 

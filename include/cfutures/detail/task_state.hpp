@@ -4,7 +4,7 @@
 // callable or its arguments alive.
 #pragma once
 
-#include <functional>
+#include <cfutures/detail/functional.hpp>
 #include <memory>
 #include <tuple>
 #include <type_traits>
@@ -45,12 +45,12 @@ public:
         // as in Python (the executor's own set_result would then fail).
         try {
             if constexpr (std::is_void_v<T>) {
-                std::invoke(call_);
+                call_();
                 drop_call();
                 if (hook) hook->call_returned();
                 if (this->claim_finish()) this->store_and_commit();
             } else {
-                T value = std::invoke(call_);
+                T value = call_();
                 drop_call();
                 if (hook) hook->call_returned();
                 if (this->claim_finish()) this->store_and_commit(std::move(value));
@@ -90,7 +90,7 @@ template <class Fn, class... Args>
 auto bind_call(Fn&& fn, Args&&... args) {
     using R = call_result_t<Fn, Args...>;
     return [fn = std::forward<Fn>(fn), ... args = std::forward<Args>(args)]() mutable -> R {
-        return std::invoke(std::move(fn), std::move(args)...);
+        return detail::invoke(std::move(fn), std::move(args)...);
     };
 }
 
