@@ -23,7 +23,8 @@ auto Future<T>::then(Fn&& fn) const {
     using State = detail::ThenState<T, F>;
     auto* state = new State(F(std::forward<Fn>(fn)));
     auto next = detail::FutureAccess::adopt_state<Future<typename State::chained_type>>(state);
-    state_->add_callback(state);  // the list takes the state's second reference
+    if (state_->done()) state->run_now(*state_.get());  // as add_callback would, minus the lock
+    else state_->add_callback(state);                   // the list takes the state's second reference
     return next;
 }
 

@@ -163,6 +163,35 @@ class ThenState final : public ChainState<typename unwrapped<Ret>::type> {
 public:
     explicit ThenState(Fn&& fn) : fn_(std::move(fn)) {}
 
+    /// `src` is done already and this state is still the caller's alone: runs at once. A
+    /// plain value continuation that will run then completes without any atomic
+    /// read-modify-write (what makes a chain from a ready future cheap).
+    void run_now(StateBase& src) noexcept {
+        if constexpr (!kUnwraps) {
+            if (kTakesFuture || (!src.cancelled() && !src.finished_with_exception())) {
+                this->init_refs(1);  // the source's list never takes its reference
+                try {
+                    if constexpr (std::is_void_v<R>) {
+                        invoke_with_source<T>(std::move(fn_.get()), src);
+                        fn_.drop();
+                        this->store_unshared();
+                    } else {
+                        R value = invoke_with_source<T>(std::move(fn_.get()), src);
+                        fn_.drop();
+                        this->store_unshared(std::move(value));
+                    }
+                } catch (...) {
+                    fn_.drop();
+                    this->exception_ = std::current_exception();
+                    this->finish_unshared();
+                }
+                return;
+            }
+        }
+        fire(src);
+        this->let_go();
+    }
+
     void fire(StateBase& src) noexcept override {
         if (!kTakesFuture && this->fail_like(src)) return;  // a value continuation is skipped
         if (!this->try_start()) return;                     // cancelled: fn is gone already

@@ -177,6 +177,11 @@ protected:
     bool claim_finish() noexcept;
     /// FINISHING -> FINISHED, waking sleepers and firing callbacks.
     void commit_finish() noexcept;
+    /// Completes a state that no other thread can see yet (so no waiter, no callback,
+    /// no canceller): a plain store where commit_finish() takes the lock.
+    void finish_unshared() noexcept {
+        word_.store(static_cast<std::uint32_t>(FutureState::finished), std::memory_order_release);
+    }
     /// Throws the InvalidStateError for a setter that lost.
     [[noreturn]] void throw_already_done() const;
     /// PENDING -> RUNNING (true) or CANCELLED -> CANCELLED_AND_NOTIFIED (false), without throwing;
