@@ -74,6 +74,13 @@ TEST(ThenTest, void_future_continuation_takes_nothing) {
     EXPECT_TRUE(h.done());
 }
 
+TEST(ThenTest, void_future_continuation_taking_the_future) {
+    cf::Future<void> f;
+    auto g = f.then([](cf::Future<void> done) { return done.exception() ? "failed" : "ok"; });
+    f.set_exception(cf_test::os_error());
+    EXPECT_STREQ(g.result(), "failed");
+}
+
 TEST(ThenTest, generic_lambda_gets_the_value) {
     cf::Future<int> f = cf_test::create_finished_future(4);
     auto g = f.then([](auto v) { return v + 1; });
