@@ -407,6 +407,18 @@ TEST(ThenTest, returned_future_outlives_its_dead_source) {
     EXPECT_EQ(destroyed.load(), 1);
 }
 
+TEST(ThenTest, fn_is_freed_as_soon_as_it_is_skipped) {
+    std::atomic<int> destroyed{0};
+    cf::Future<int> f;
+    cf::ThreadPoolExecutor ex(1);
+    auto g = f.then([t = Tracked(&destroyed)](int v) { return v; });
+    auto h = f.then(ex, [t = Tracked(&destroyed)](int v) { return v; });
+    f.set_exception(cf_test::os_error());
+    EXPECT_EQ(destroyed.load(), 2);  // while g and h live
+    EXPECT_THROW(g.result(), std::system_error);
+    EXPECT_THROW(h.result(), std::system_error);
+}
+
 TEST(ThenTest, fn_is_freed_as_soon_as_it_has_run) {
     std::atomic<int> destroyed{0};
     cf::Future<int> f;

@@ -58,7 +58,9 @@ public:
             return true;
         }
         if (!src.finished_with_exception()) return false;
-        fail_with(src.exception(Deadline{}));
+        const std::exception_ptr e = src.exception(Deadline{});
+        this->abandon(e);  // still PENDING (a skipped continuation): drops fn at once
+        fail_with(e);      // RUNNING (one that follows another future); a no-op once done
         return true;
     }
 
