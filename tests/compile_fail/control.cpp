@@ -4,3 +4,4 @@
 #include "capturing_lambda.cpp"
 #include "non_serializable_argument.cpp"
 #include "non_serializable_result.cpp"
+#include "then_capturing_lambda.cpp"
