@@ -428,6 +428,31 @@ TEST(ThenTest, fn_is_freed_as_soon_as_it_has_run) {
     EXPECT_EQ(g.result(), 1);
 }
 
+TEST(ThenTest, long_chain_on_a_pending_source_completes_and_frees_without_exhausting_the_stack) {
+    constexpr int kLinks = 300'000;  // 150,000 nested links overflowed an 8 MiB stack before links queued
+    cf::Future<int> source;
+    cf::Future<int> end = source;
+    for (int i = 0; i < kLinks; ++i) end = end.then([](int v) { return v + 1; });
+    source.set_result(0);
+    ASSERT_TRUE(end.done());  // all in the completing thread, before set_result returned
+    EXPECT_EQ(end.result(), kLinks);
+
+    cf::Future<int> failing;
+    cf::Future<int> failed_end = failing;
+    for (int i = 0; i < kLinks; ++i) failed_end = failed_end.then([](int v) { return v + 1; });
+    failing.set_exception(cf_test::os_error());
+    EXPECT_THROW(failed_end.result(), std::system_error);
+
+    std::atomic<int> destroyed{0};
+    {
+        cf::Future<int> never;
+        cf::Future<int> link = never;
+        for (int i = 0; i < kLinks; ++i) link = link.then([](int v) { return v; });
+        link.then([t = Tracked(&destroyed)](int) {});
+    }
+    EXPECT_EQ(destroyed.load(), 1);  // the whole unfinished chain was freed
+}
+
 // ---- futures completed elsewhere ---------------------------------------------------
 
 TEST(ThenProcessTest, then_on_process_pool_futures) {

@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <cfutures/detail/chain_depth.hpp>
 #include <cfutures/detail/result_state.hpp>
 #include <cfutures/detail/state_ref.hpp>
 #include <cfutures/errors.hpp>
@@ -46,8 +47,9 @@ public:
     /// One reference for the returned future, one for the source's callback list.
     ChainState() noexcept : CallbackNode(/*internal=*/false) { this->init_refs(2); }
 
-    /// The source lets go of the node: drop the reference it held.
-    void let_go() noexcept override { this->release(); }
+    /// The source lets go of the node: drop the reference it held (an unfinished chain
+    /// freed with its source frees link after link: bounded, see chain_depth.hpp).
+    void let_go() noexcept override { release_bounded(*this); }
 
     /// Ends this state as the done state `src` ended when `src` did not succeed:
     /// cancelled, or with its exception. Returns whether `src` failed so.
@@ -194,7 +196,15 @@ public:
         this->let_go();
     }
 
+    /// Links of a chain fire one inside the other: bounded (chain_depth.hpp).
     void fire(StateBase& src) noexcept override {
+        fire_bounded(deferred_, *this, src, [](StateBase& self, StateBase& source) noexcept {
+            static_cast<ThenState&>(self).fire_now(source);
+        });
+    }
+
+private:
+    void fire_now(StateBase& src) noexcept {
         if (!kTakesFuture && this->fail_like(src)) return;  // a value continuation is skipped
         if (!this->try_start()) return;                     // cancelled: fn is gone already
         try {
@@ -217,11 +227,11 @@ public:
         }
     }
 
-private:
     // cancel() of a PENDING continuation: it will never run.
     void release_call() noexcept override { fn_.drop(); }
 
     StoredFn<Fn> fn_;
+    DeferredFire deferred_;
 };
 
 /// What `ex.submit(fn, value)` returns for a Future<T>'s value.
