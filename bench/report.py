@@ -26,8 +26,8 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 WORKLOADS = ["throughput", "round_trip", "as_completed", "wait_first", "map_buffered", "pending_memory",
-             "process_pool", "primes", "remote_throw"]
-COMPETITORS = ["cfutures", "asio", "tbb", "std::async", "python-thread", "python-process"]
+             "process_pool", "primes", "remote_throw", "then_chain", "fan_in", "ping_pong"]
+COMPETITORS = ["cfutures", "asio", "tbb", "std::async", "boost.thread", "qt", "python-thread", "python-process"]
 
 # What each workload measures, for results.md (bench/README.md has the details).
 DESCRIPTIONS = {
@@ -46,6 +46,14 @@ DESCRIPTIONS = {
                       "(Python 200,000); heap (counted operator new / tracemalloc) and RSS growth per future",
     "process_pool": "2-worker process pool, forkserver, warm: round trip, unchunked throughput, map chunksize=1000 "
                     "over 10,000,000 ints (Python 1,000,000), echo of 1 KiB and 1 MiB strings",
+    "then_chain": "a chain of 100,000 then links (each adds one) from a ready future, continuations run in "
+                  "place (Boost.Thread: launch::sync; Qt: the default Launch::Sync); ns per link, median of 5",
+    "fan_in": "fan-out/fan-in: 100,000 submits to a 2-worker pool, then when_all over the futures and wait "
+              "(Boost.Thread: async on a basic_thread_pool + when_all; Qt: QtConcurrent::run on a QThreadPool + "
+              "QtFuture::whenAll); ns per call, median of 5",
+    "ping_pong": "20,000 sequential submit -> then -> result on a 2-worker pool; cfutures also with a coroutine "
+                 "that co_awaits each submit (the peers have no coroutines: their then figure stands against "
+                 "it); ns per call, median of 5",
     "primes": "the documentation's primes example (executor.map(is_prime, PRIMES)), whole with-block "
               "including pool start and shutdown, 2 workers, forkserver",
     "remote_throw": "2-worker process pool, forkserver, warm: round trip of a call that throws, caught as its "
@@ -218,7 +226,7 @@ def draw(table, png):
     if not bars:
         return False
     peers = sorted({t[2] for t in bars}, key=lambda p: (order_key(COMPETITORS, p), p))
-    colors = {"asio": "#1f77b4", "tbb": "#2ca02c", "std::async": "#9467bd", "python-thread": "#ff7f0e",
+    colors = {"asio": "#1f77b4", "tbb": "#2ca02c", "boost.thread": "#8c564b", "qt": "#17becf", "std::async": "#9467bd", "python-thread": "#ff7f0e",
               "python-process": "#d62728"}
     lo = min(min(t[5] for t in bars), 1.0)
     hi = max(max(t[5] for t in bars), 1.0)

@@ -22,11 +22,11 @@ done
 
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$bench_dir")
-# The peers (Boost.Asio, oneTBB) and gnuplot for the chart, from Debian, as the
+# The peers (Boost.Asio, Boost.Thread, oneTBB, Qt 6) and gnuplot for the chart, from Debian, as the
 # build's own packages: a peer left out would leave its rows out of the table.
 # shellcheck source=../scripts/deps.sh
 source "$root/scripts/deps.sh"
-cf_install_missing_packages libboost-dev libtbb-dev gnuplot-nox || exit 1
+cf_install_missing_packages libboost-dev libboost-thread-dev libtbb-dev qt6-base-dev gnuplot-nox || exit 1
 build="$root/build/bench"
 bin="$build/bench/bin"
 python=/usr/bin/python3
@@ -36,8 +36,9 @@ export PYTHONDONTWRITEBYTECODE=1  # keep bench/common free of __pycache__
 [[ ${#quick[@]} -gt 0 ]] && limit=60
 
 # The same list, in the same order, as bench/CMakeLists.txt and report.py.
-workloads=(throughput round_trip as_completed wait_first map_buffered pending_memory process_pool primes remote_throw)
-competitors=(cfutures asio tbb std_async)
+workloads=(throughput round_trip as_completed wait_first map_buffered pending_memory process_pool primes remote_throw
+    then_chain fan_in ping_pong)
+competitors=(cfutures asio tbb std_async boost_thread qt)
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== configure and build (Release, $build)" >&2

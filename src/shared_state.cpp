@@ -216,16 +216,31 @@ std::exception_ptr StateBase::exception(const Deadline& deadline) const {
 }
 
 void StateBase::add_callback(CallbackNode* node) noexcept {
+    if (try_add_callback(node)) return;
+    if (node->internal()) node->fire(*this);
+    else fire_user_callback(node, *this);
+}
+
+bool StateBase::try_add_callback(CallbackNode* node) noexcept {
     const std::uint32_t w = lock();
     if (is_done(static_cast<FutureState>(w & kStateMask))) {
         word_.fetch_and(~kLock, std::memory_order_release);
-        if (node->internal()) node->fire(*this);
-        else fire_user_callback(node, *this);
-        return;
+        return false;
     }
     node->next_ = callbacks_;
     callbacks_ = node;
     word_.fetch_and(~kLock, std::memory_order_release);
+    return true;
+}
+
+StateBase::~StateBase() {
+    // A `then` chain whose source never completes is freed here, link by link. Internal
+    // nodes belong to waiters, whose callers hold the futures they wait on.
+    for (CallbackNode* n = callbacks_; n;) {
+        CallbackNode* next = n->next_;
+        if (!n->internal()) n->let_go();
+        n = next;
+    }
 }
 
 bool StateBase::remove_callback(CallbackNode* node) noexcept {
@@ -264,7 +279,7 @@ void fire_user_callback(CallbackNode* node, StateBase& state) noexcept {
     } catch (...) {
         report_callback_error(state, std::current_exception());
     }
-    delete node;
+    node->let_go();
 }
 
 }  // namespace cf::detail

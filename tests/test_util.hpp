@@ -4,6 +4,7 @@
 // Keep it small and self-contained: every test program includes it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
@@ -99,6 +100,21 @@ private:
     mutable std::mutex m_;
     std::condition_variable cv_;
     bool flag_ = false;
+};
+
+/// Counts its destructions (a moved-from one does not count): how a test sees that
+/// something holding it (a continuation, a coroutine frame, a future's value) was freed.
+class Tracked {
+public:
+    explicit Tracked(std::atomic<int>* destroyed) : destroyed_(destroyed) {}
+    Tracked(Tracked&& o) noexcept : destroyed_(std::exchange(o.destroyed_, nullptr)) {}
+    Tracked& operator=(Tracked&&) = delete;
+    ~Tracked() {
+        if (destroyed_) destroyed_->fetch_add(1);
+    }
+
+private:
+    std::atomic<int>* destroyed_;
 };
 
 /// Restores the previous callback error handler when it goes out of scope.

@@ -110,6 +110,20 @@ void round_trip_figures(std::string_view competitor, bool quick, F&& call, std::
     emit("round_trip", competitor, "p99 after 1 ms idle", quantile(idle, 0.99), "ns", "lower", idle_samples);
 }
 
+/// Runs `run()` (which does `n` operations) once to warm up, then `reps` times timed;
+/// returns the median time per operation in ns.
+template <class F>
+double median_ns_per_op(std::size_t n, int reps, F&& run) {
+    run();
+    std::vector<double> per_op;
+    for (int rep = 0; rep < reps; ++rep) {
+        const auto t0 = Clock::now();
+        run();
+        per_op.push_back(ns_between(t0, Clock::now()) / static_cast<double>(n));
+    }
+    return median(per_op);
+}
+
 /// A field of /proc/self/status in bytes (VmRSS, VmHWM, ...), 0 if absent.
 inline std::size_t status_bytes(const char* field) {
     std::ifstream in("/proc/self/status");

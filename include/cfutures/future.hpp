@@ -100,6 +100,20 @@ public:
         state_->add_callback(new detail::UserCallback<Future<T>, std::decay_t<Fn>>(std::forward<Fn>(fn)));
     }
 
+    // ---- composing (defined in then.hpp) ------------------------------------------
+
+    /// A future of `fn` run on this one's value (nothing for Future<void>) or on this
+    /// future itself once done. A value continuation is skipped on error and cancellation
+    /// (the new future ends the same way). `fn` runs in the thread that completes this
+    /// future, or at once in this thread when it is done. A `fn` returning Future<U>
+    /// gives a Future<U> that follows it. One allocation.
+    template <class Fn>
+    auto then(Fn&& fn) const;
+    /// A value continuation run as `ex.submit(fn, value)`, for any executor `ex`; the new
+    /// future fails with what submit throws when `ex` refuses the call.
+    template <class Ex, class Fn>
+    auto then(Ex& ex, Fn&& fn) const;
+
     // ---- executor side --------------------------------------------------------
 
     /// PENDING -> RUNNING and true; CANCELLED -> false (waiters were told at cancel()).
@@ -158,3 +172,5 @@ struct std::hash<cf::Future<T>> {
     }
 };
 /// @endcond
+
+#include <cfutures/then.hpp>  // Future::then's definitions

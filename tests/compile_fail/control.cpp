@@ -5,3 +5,4 @@
 #include "non_serializable_argument.cpp"
 #include "non_serializable_result.cpp"
 #include "raw_pointer_argument.cpp"
+#include "then_capturing_lambda.cpp"

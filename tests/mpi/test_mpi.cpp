@@ -323,6 +323,24 @@ TEST_F(MPIExecutorTest, submit_returns_the_result) {
     EXPECT_EQ(ex().submit(&echo, std::string("hello")).result(), "hello");
 }
 
+// ---- then (API.md, "Beyond Python: composing and awaiting futures") ----------------------
+
+TEST_F(MPIExecutorTest, then_on_futures_it_completes_and_then_on_the_executor) {
+    std::thread::id ran_in;
+    auto g = ex().submit(&square, 6).then([&](int v) {
+        ran_in = std::this_thread::get_id();
+        return v + 1;
+    });
+    EXPECT_EQ(g.result(), 37);
+    EXPECT_NE(ran_in, std::this_thread::get_id());  // the manager thread that completed the call
+    // then(ex, fn): fn and the value travel to a worker; errors are carried, not run on.
+    EXPECT_EQ(ex().submit(&square, 2).then(ex(), &square).then(ex(), &square).result(), 256);
+    auto failed = ex().submit(&throw_out_of_range, 1).then(ex(), &square);
+    EXPECT_THROW(failed.result(), std::out_of_range);
+    auto all = cf::when_all(std::vector{ex().submit(&square, 3), ex().submit(&square, 4)});
+    EXPECT_EQ(all.result().at(1).result(), 16);
+}
+
 TEST_F(MPIExecutorTest, submit_large_arguments_and_results) {
     std::string big(4 << 20, 'x');
     for (std::size_t i = 0; i < big.size(); i += 4093) big[i] = static_cast<char>('a' + i % 26);

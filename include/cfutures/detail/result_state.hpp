@@ -52,11 +52,7 @@ protected:
     /// whose constructor throws finishes the future with that exception instead.
     template <class U>
     void store_and_commit(U&& v) noexcept {
-        try {
-            ::new (static_cast<void*>(std::addressof(value_))) T(std::forward<U>(v));
-        } catch (...) {
-            exception_ = std::current_exception();
-        }
+        construct_value(std::forward<U>(v));
         commit_finish();
     }
 
@@ -66,7 +62,24 @@ protected:
         if (exception_) std::rethrow_exception(exception_);
     }
 
+    /// As store_and_commit, for a PENDING state that no other thread can see yet.
+    template <class U>
+    void store_unshared(U&& v) noexcept {
+        construct_value(std::forward<U>(v));
+        finish_unshared();
+    }
+
 private:
+    /// Constructs the value; a constructor that throws leaves its exception instead.
+    template <class U>
+    void construct_value(U&& v) noexcept {
+        try {
+            ::new (static_cast<void*>(std::addressof(value_))) T(std::forward<U>(v));
+        } catch (...) {
+            exception_ = std::current_exception();
+        }
+    }
+
     [[nodiscard]] bool has_value() const noexcept { return state() == FutureState::finished && !exception_; }
 
     union {
@@ -87,6 +100,7 @@ protected:
     void destroy() noexcept override { delete this; }
     const std::type_info& result_type() const noexcept override { return typeid(void); }
     void store_and_commit() noexcept { commit_finish(); }
+    void store_unshared() noexcept { finish_unshared(); }
     void check_result(const Deadline& deadline) const {
         if (!wait(deadline)) throw TimeoutError();
         if (cancelled()) throw CancelledError();

@@ -71,9 +71,14 @@ public:
     CallbackNode& operator=(const CallbackNode&) = delete;
     virtual ~CallbackNode() = default;
 
-    /// Runs the callback. User callbacks are deleted by the caller afterwards;
-    /// internal ones belong to their waiter, must not block and must not throw.
+    /// Runs the callback. Internal ones belong to their waiter, must not block and must
+    /// not throw; user ones are let go of (let_go()) right after.
     virtual void fire(StateBase& state) = 0;
+    /// The state lets go of a user node: after firing it, or when the state dies with the
+    /// node still linked (its future never completed). The last touch of the node by the
+    /// state. Deletes it unless the node lives elsewhere: a `then` continuation is its new
+    /// future's state and drops a reference, a co_await resumes its coroutine.
+    virtual void let_go() noexcept { delete this; }
 
     [[nodiscard]] bool internal() const noexcept { return internal_; }
 
@@ -132,6 +137,9 @@ public:
     std::exception_ptr exception(const Deadline& deadline) const;
     /// Python's add_done_callback: takes ownership of `node`; fires it at once if done.
     void add_callback(CallbackNode* node) noexcept;
+    /// Links `node` and returns true; when the state is done already, returns false and
+    /// leaves `node` to the caller, unfired (a co_await then goes on without suspending).
+    bool try_add_callback(CallbackNode* node) noexcept;
     /// Unlinks an internal node if still linked. Returns whether it was.
     bool remove_callback(CallbackNode* node) noexcept;
 
@@ -153,7 +161,8 @@ public:
     [[nodiscard]] std::string repr() const;
 
 protected:
-    virtual ~StateBase() = default;
+    /// Lets go of the user nodes still linked: a future that never completed.
+    virtual ~StateBase();
     /// Deletes the most-derived object.
     virtual void destroy() noexcept = 0;
     /// Drops the stored call (task states only); called by whoever took the task out of PENDING
@@ -168,6 +177,11 @@ protected:
     bool claim_finish() noexcept;
     /// FINISHING -> FINISHED, waking sleepers and firing callbacks.
     void commit_finish() noexcept;
+    /// Completes a state that no other thread can see yet (so no waiter, no callback,
+    /// no canceller): a plain store where commit_finish() takes the lock.
+    void finish_unshared() noexcept {
+        word_.store(static_cast<std::uint32_t>(FutureState::finished), std::memory_order_release);
+    }
     /// Throws the InvalidStateError for a setter that lost.
     [[noreturn]] void throw_already_done() const;
     /// PENDING -> RUNNING (true) or CANCELLED -> CANCELLED_AND_NOTIFIED (false), without throwing;
@@ -204,7 +218,7 @@ inline thread_local bool tls_woke_sleepers = false;
 /// Reports an exception that escaped a done-callback (stderr unless a handler is set).
 void report_callback_error(const StateBase& state, std::exception_ptr error) noexcept;
 
-/// Fires a user callback, reporting what escapes it, then deletes it.
+/// Fires a user callback, reporting what escapes it, then lets go of it.
 void fire_user_callback(CallbackNode* node, StateBase& state) noexcept;
 
 }  // namespace cf::detail
