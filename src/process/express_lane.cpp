@@ -109,14 +109,19 @@ bool Lane::try_start(StateBase* state, std::string_view call, ReplyDecoder decod
     return true;
 }
 
-std::string Lane::copy_reply() const {
+std::string_view Lane::copy_reply() {
     const std::size_t size = std::min<std::size_t>(shared_->size.load(std::memory_order_relaxed), kCapacity);
-    return std::string(shared_->bytes, size);
+    // Into a buffer the lane keeps: a 1 MiB reply copied into a fresh string each time cost
+    // its page faults too (echo of 1 MiB: 563 -> 1051 us).
+    copy_.assign(shared_->bytes, size);
+    return copy_;
 }
 
 bool Lane::take_shared_reply(std::uint64_t t) noexcept {
     if (shared_->phase.load(std::memory_order_acquire) != kReply || !claim(t)) return false;
-    std::string reply;
+    // Taken: the worker sends no notice while a big reply is being copied.
+    shared_->phase.store(kTaking, std::memory_order_relaxed);
+    std::string_view reply;
     std::exception_ptr error;
     try {
         reply = copy_reply();
@@ -138,20 +143,24 @@ void Lane::help(const StateBase& state, const Deadline& deadline) noexcept {
     const bool yield = woke_worker_.load(std::memory_order_relaxed);
     auto until = Clock::now() + kWaiterSpin;
     if (deadline && *deadline < until) until = *deadline;
+    shared_->waiters.fetch_add(1, std::memory_order_seq_cst);
     for (unsigned i = 0;; ++i) {
         const std::uint32_t p = shared_->phase.load(std::memory_order_acquire);
         if (p == kReply) {
             take_shared_reply(t);
-            return;
+            break;
         }
-        if (p != kCall || state.done() || ticket_.load(std::memory_order_relaxed) != t) return;
-        if (i % 64 == 0 && Clock::now() >= until) return;
+        if (p != kCall || state.done() || ticket_.load(std::memory_order_relaxed) != t) break;
+        if (i % 64 == 0 && Clock::now() >= until) break;
         if (yield) sched_yield();
         else cpu_relax();
     }
+    shared_->waiters.fetch_sub(1, std::memory_order_seq_cst);
+    // A reply that came as this thread gave up: take it rather than wait for the notice.
+    take_shared_reply(t);
 }
 
-void Lane::finish(const std::string& reply, const std::exception_ptr& error) noexcept {
+void Lane::finish(std::string_view reply, const std::exception_ptr& error) noexcept {
     StateBase* const state = state_.exchange(nullptr, std::memory_order_relaxed);
     const ReplyDecoder decode = decode_;
     shared_->phase.store(kFree, std::memory_order_release);
@@ -214,14 +223,17 @@ void Lane::take_reply(std::uint64_t id, std::string_view elsewhere) {
     const std::uint64_t t = ticket_.load(std::memory_order_acquire);
     // A notice of an earlier call (a waiter took its reply meanwhile), or of none.
     if (t == 0 || id != t || !claim(t)) return;
-    // The worker has written this call's reply, in the lane or in the frame: take it,
-    // whatever the phase word says now (a task's stray write may have changed it).
-    std::string reply;
+    // The worker has written this call's reply, in the lane or in the frame (already in
+    // the pool's memory): take it, whatever the phase word says now (a task's stray write
+    // may have changed it).
+    std::string_view reply = elsewhere;
     std::exception_ptr error;
-    try {
-        reply = elsewhere.empty() ? copy_reply() : std::string(elsewhere);
-    } catch (...) {
-        error = std::current_exception();
+    if (elsewhere.empty()) {
+        try {
+            reply = copy_reply();
+        } catch (...) {
+            error = std::current_exception();
+        }
     }
     finish(reply, error);
 }
@@ -263,7 +275,7 @@ bool WorkerLane::settle_notify(int sock, bool now) noexcept {
         notify_pending_ = false;  // a waiter took it (or is taking it)
         return true;
     }
-    if (!now && std::chrono::steady_clock::now() < last_call_end_ + kNotifyAfter) return true;
+    if (!now && (notify_when_sleeping_ || std::chrono::steady_clock::now() < last_call_end_ + kNotifyAfter)) return true;
     notify_pending_ = false;
     std::string frame;
     wire::append_frame(frame, wire::Kind::lane_done, seq_, {});
@@ -314,6 +326,7 @@ std::string WorkerLane::reply(std::string_view reply) {
         shared_->size.store(static_cast<std::uint32_t>(reply.size()), std::memory_order_relaxed);
         shared_->phase.store(kReply, std::memory_order_seq_cst);
         notify_pending_ = true;  // told after kNotifyAfter unless taken by then (wait())
+        notify_when_sleeping_ = shared_->waiters.load(std::memory_order_seq_cst) != 0;
     } else {
         shared_->phase.store(kReplyElsewhere, std::memory_order_seq_cst);
         wire::append_frame(frame, wire::Kind::lane_done, seq_, reply);
