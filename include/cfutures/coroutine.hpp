@@ -139,8 +139,10 @@ template <class Ex>
 
 }  // namespace cf
 
-/// A coroutine may return cf::Future<T>.
+/// @cond STD_SPECIALIZATION (Doxygen cannot place a member of namespace std)
+/// A coroutine may return `cf::Future<T>`.
 template <class T, class... Args>
 struct std::coroutine_traits<cf::Future<T>, Args...> {
     using promise_type = cf::detail::FuturePromise<T>;
 };
+/// @endcond

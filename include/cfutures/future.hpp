@@ -102,11 +102,11 @@ public:
 
     // ---- composing (defined in then.hpp) ------------------------------------------
 
-    /// A future of `fn` run on this one's value (nothing for Future<void>) or on this
+    /// A future of `fn` run on this one's value (nothing for `Future<void>`) or on this
     /// future itself once done. A value continuation is skipped on error and cancellation
     /// (the new future ends the same way). `fn` runs in the thread that completes this
-    /// future, or at once in this thread when it is done. A `fn` returning Future<U>
-    /// gives a Future<U> that follows it. One allocation.
+    /// future, or at once in this thread when it is done. A `fn` returning `Future<U>`
+    /// gives a `Future<U>` that follows it. One allocation.
     template <class Fn>
     auto then(Fn&& fn) const;
     /// A value continuation run as `ex.submit(fn, value)`, for any executor `ex`; the new
