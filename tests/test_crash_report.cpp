@@ -102,6 +102,16 @@ protected:
         try {
             (void)f.result(kLongWait);
         } catch (const cf::BrokenProcessPool& e) {
+            // A submit after the break throws the same: which worker ended, and how.
+            try {
+                (void)ex.submit(fn, arg);
+                ADD_FAILURE() << "a submit to a broken pool was accepted";
+            } catch (const cf::BrokenProcessPool& later) {
+                EXPECT_EQ(later.pid(), e.pid());
+                EXPECT_EQ(later.signal_number(), e.signal_number());
+                EXPECT_EQ(later.exit_code(), e.exit_code());
+                EXPECT_STREQ(later.what(), e.what());
+            }
             return e;
         }
         ADD_FAILURE() << "the call did not break the pool";

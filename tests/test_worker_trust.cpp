@@ -27,6 +27,7 @@
 
 #include <cfutures/cfutures.hpp>
 
+#include "express_lane.hpp"  // the lane's layout, for the tasks that scribble on it
 #include "process_test_util.hpp"
 
 namespace {
@@ -118,6 +119,26 @@ int forge_reply_in_empty_lane(std::string done) {
         __atomic_store_n(reinterpret_cast<std::uint32_t*>(lane), 2u, __ATOMIC_SEQ_CST);  // REPLY
         write_to_sockets(frame(kLaneDoneKind, 1, {}));
         cf_test::touch(done);
+        ::_exit(0);
+    }
+    return 1;
+}
+
+/// A child of the worker holds the lane's `waiters` word non-zero for `millis` ms, as a
+/// stray write that is never undone would (the word says a thread of the pool spins for
+/// the reply, so the worker holds its notice back). Creates `started` once it holds it.
+int pin_waiters(std::string started, int millis) {
+    char* lane = find_lane();
+    if (!lane) return 0;
+    auto* shared = reinterpret_cast<cf::detail::express::Shared*>(lane);
+    if (::fork() == 0) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(millis);
+        shared->waiters.store(0x7fffffff, std::memory_order_seq_cst);
+        cf_test::touch(started);
+        while (std::chrono::steady_clock::now() < until) {
+            shared->waiters.store(0x7fffffff, std::memory_order_seq_cst);
+            std::this_thread::sleep_for(10us);
+        }
         ::_exit(0);
     }
     return 1;
@@ -277,6 +298,21 @@ TEST_P(WorkerTrustTest, a_reply_forged_in_an_empty_lane_is_ignored) {
         for (int i = 0; i < 50; ++i) EXPECT_EQ(ex.submit(&identity, i).result(10s), i);
     }
     expect_new_pool_works(GetParam());
+}
+
+TEST_P(WorkerTrustTest, a_waiters_word_left_set_does_not_keep_a_reply_from_its_future) {
+    cf_test::TempDir dir;
+    cf::ProcessPoolExecutor ex(pool_options(GetParam(), 1));
+    warm_up(ex);
+    ASSERT_EQ(ex.submit(&pin_waiters, dir.file("pinned"), 3000).result(10s), 1);
+    ASSERT_TRUE(cf_test::wait_for_file(dir.file("pinned"), 20s));
+    for (int i = 0; i < 20; ++i) {
+        // Nobody waits in result() (which would take the reply itself): the manager must
+        // be told, though the word says a waiter spins.
+        auto f = ex.submit(&identity, i);
+        EXPECT_TRUE(cf_test::eventually([&] { return f.done(); }, 10s)) << "call " << i;
+        EXPECT_EQ(f.result(0s), i);
+    }
 }
 
 TEST_P(WorkerTrustTest, a_lane_call_whose_phase_word_is_scribbled_fails_when_its_worker_dies) {

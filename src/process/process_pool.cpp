@@ -147,6 +147,13 @@ public:
                                     " bytes, more than a call can carry (4 GiB)");
         }
         std::unique_lock lk(mutex_);
+        if (broken_error_) {
+            // The exception the pool broke with: it says which worker ended, and how.
+            const auto error = broken_error_;
+            lk.unlock();
+            state->release();
+            std::rethrow_exception(error);
+        }
         cf::detail::refuse_if_closed<BrokenProcessPool>(lk, broken_, shutdown_, state);
         if (!manager_.joinable()) {
             try {
@@ -645,6 +652,7 @@ private:
         {
             std::lock_guard g(mutex_);
             if (broken_.empty()) broken_ = message;
+            if (!broken_error_) broken_error_ = error;
             book_.enqueue(submitted_);  // failed below with the others
             for (pid_t pid : live_pids_) ::kill(pid, SIGKILL);
         }
@@ -685,6 +693,7 @@ private:
     CancelHandshake cancel_;         // guarded by mutex_
     bool killing_ = false;           // guarded by mutex_
     std::string broken_;             // guarded by mutex_
+    std::exception_ptr broken_error_;  // what a submit after the break throws; guarded by mutex_
     std::unordered_set<pid_t> live_pids_;  // guarded by mutex_
     std::vector<std::shared_ptr<express::Lane>> lanes_;  // the workers' express lanes; guarded by mutex_
     std::atomic<bool> calls_queued_{false};  // the manager has calls waiting for a worker
