@@ -10,14 +10,7 @@ namespace {
 
 template <class R>
 void decode(std::string_view reply) {
-    cf_fuzz::RemoteFuture<cf::detail::ChunkOutcomes<R>> f;
-    try {
-        cf::detail::complete_chunk<R>(f.state, reply);
-    } catch (...) {
-        cf::detail::CallBook::fail(f.state, std::current_exception());
-    }
-    f.state->release();
-    if (!f.future.done()) __builtin_trap();
+    cf_fuzz::decode_reply<cf::detail::ChunkOutcomes<R>>(&cf::detail::complete_chunk<R>, reply);
 }
 
 }  // namespace

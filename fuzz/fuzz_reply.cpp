@@ -27,15 +27,7 @@ struct Nested {
 
 template <class R>
 void decode(std::string_view reply) {
-    cf_fuzz::RemoteFuture<R> f;
-    try {
-        cf::detail::complete_call<R>(f.state, reply);
-    } catch (...) {
-        // Undecodable: the pool breaks and fails the call.
-        cf::detail::CallBook::fail(f.state, std::current_exception());
-    }
-    f.state->release();
-    if (!f.future.done()) __builtin_trap();  // every call ends
+    cf_fuzz::decode_reply<R>(&cf::detail::complete_call<R>, reply);
 }
 
 }  // namespace

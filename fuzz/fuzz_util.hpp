@@ -43,6 +43,20 @@ struct RemoteFuture {
     cf::Future<R> future;
 };
 
+/// Completes a fresh remote future of type R from `reply` with `decoder`, as the manager
+/// does: an undecodable reply fails the call (the pool breaks). Traps unless the call ended.
+template <class R>
+void decode_reply(cf::detail::ReplyDecoder decoder, std::string_view reply) {
+    RemoteFuture<R> f;
+    try {
+        decoder(f.state, reply);
+    } catch (...) {
+        cf::detail::CallBook::fail(f.state, std::current_exception());
+    }
+    f.state->release();
+    if (!f.future.done()) __builtin_trap();
+}
+
 /// Takes bytes off the front of the fuzzer's input.
 class Input {
 public:

@@ -122,7 +122,7 @@ public:
         }
         std::lock_guard g(mutex_);  // the manager may shut down (from a callback) at once
         manager_ = std::thread([this] { manager_main(); });
-        manager_id_ = manager_.get_id();
+        cancel_.manager_started_locked(manager_.get_id());
     }
 
     ~MPICore() {
@@ -145,26 +145,14 @@ public:
     }
 
     void shutdown(bool wait, bool cancel_futures) {
-        std::deque<Call> unqueued;  // submitted, not taken by the manager: cancelled here
-        std::uint64_t request = 0;  // what the manager is asked to cancel
-        bool on_manager = false;
+        CancelHandshake::Request cancel;
         {
             std::lock_guard g(mutex_);
             shutdown_ = true;
-            if (cancel_futures) {
-                unqueued.swap(submitted_);
-                on_manager = manager_id_ == std::this_thread::get_id();
-                if (manager_id_ != std::thread::id() && !on_manager && !cancel_.gone_locked())
-                    request = cancel_.request_locked();
-            }
+            if (cancel_futures) cancel = cancel_.begin_locked(submitted_);
         }
         cv_.notify_one();
-        CallBook::cancel_calls(unqueued);
-        if (on_manager) book_.cancel_queued();
-        if (request != 0) {
-            std::unique_lock lk(mutex_);
-            cancel_.wait(lk, request);
-        }
+        cancel_.complete(cancel, mutex_, book_);
         if (!wait) return;
         std::lock_guard jg(join_mutex_);
         if (manager_.joinable() && manager_.get_id() != std::this_thread::get_id()) manager_.join();
@@ -547,7 +535,6 @@ private:
     std::string broken_;             // guarded by mutex_
     std::mutex join_mutex_;
     std::thread manager_;
-    std::thread::id manager_id_;  // the manager thread's, once started; guarded by mutex_
 
     // The manager thread's own.
     bool shutting_down_ = false;

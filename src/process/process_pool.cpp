@@ -166,7 +166,7 @@ public:
                     while (static_cast<int>(workers_.size()) < max_workers_) register_worker_locked(start_worker());
                 }
                 manager_ = std::thread([self = shared_from_this()] { self->manager_main(); });
-                manager_id_ = manager_.get_id();
+                cancel_.manager_started_locked(manager_.get_id());
             } catch (...) {
                 lk.unlock();
                 state->release();
@@ -190,26 +190,14 @@ public:
     }
 
     void shutdown(bool wait, bool cancel_futures) {
-        std::deque<Call> unqueued;  // submitted, not taken by the manager: cancelled here
-        std::uint64_t request = 0;  // what the manager is asked to cancel
-        bool on_manager = false;
+        CancelHandshake::Request cancel;
         {
             std::lock_guard g(mutex_);
             shutdown_ = true;
-            if (cancel_futures) {
-                unqueued.swap(submitted_);
-                on_manager = manager_id_ == std::this_thread::get_id();
-                if (manager_id_ != std::thread::id() && !on_manager && !cancel_.gone_locked())
-                    request = cancel_.request_locked();
-            }
+            if (cancel_futures) cancel = cancel_.begin_locked(submitted_);
         }
         wake();
-        CallBook::cancel_calls(unqueued);
-        if (on_manager) book_.cancel_queued();
-        if (request != 0) {
-            std::unique_lock lk(mutex_);
-            cancel_.wait(lk, request);
-        }
+        cancel_.complete(cancel, mutex_, book_);
         if (!wait) return;
         // Callbacks run on the manager thread; one that shuts the pool down cannot join it.
         std::lock_guard jg(join_mutex_);
@@ -700,7 +688,6 @@ private:
     std::string lane_failure_;  // why a lane's reply broke the pool; guarded by mutex_
     std::mutex join_mutex_;
     std::thread manager_;  // guarded by mutex_ (start) and join_mutex_ (join)
-    std::thread::id manager_id_;  // the manager thread's, once started; guarded by mutex_
     int wake_fd_ = -1;
     int epfd_ = -1;
 

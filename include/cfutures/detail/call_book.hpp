@@ -13,6 +13,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
@@ -41,48 +42,6 @@ void refuse_if_closed(std::unique_lock<std::mutex>& lk, const std::string& broke
     if (!why.empty()) throw Broken(why);
     throw ShutdownError();
 }
-
-/// shutdown(cancel_futures=true) of a remote executor has cancelled every call not yet
-/// handed to a worker when it returns (API.md), though its manager thread owns the queue
-/// of those calls: the shutting-down thread cancels what still waits in the submit queue
-/// itself (cancel_calls), asks the manager to cancel the rest, and waits until it has
-/// (one turn of its loop) or has ended. A manager thread shutting its own executor down
-/// (from a callback) cancels at once instead. Every member is guarded by the submitters'
-/// mutex, passed in.
-class CancelHandshake {
-public:
-    /// A new request; returns its number.
-    std::uint64_t request_locked() noexcept { return ++requested_; }
-    /// The manager's side: the newest request not served yet, or 0.
-    [[nodiscard]] std::uint64_t pending_locked() const noexcept { return requested_ > served_ ? requested_ : 0; }
-    /// The manager has cancelled what request `n` (and every earlier one) asked for.
-    void served(std::mutex& m, std::uint64_t n) {
-        {
-            std::lock_guard g(m);
-            served_ = std::max(served_, n);
-        }
-        cv_.notify_all();
-    }
-    /// The manager serves no more requests (it has ended, every call failed or done).
-    void manager_gone(std::mutex& m) {
-        {
-            std::lock_guard g(m);
-            gone_ = true;
-        }
-        cv_.notify_all();
-    }
-    [[nodiscard]] bool gone_locked() const noexcept { return gone_; }
-    /// Waits, with `lk` held, until request `n` is served or the manager is gone.
-    void wait(std::unique_lock<std::mutex>& lk, std::uint64_t n) {
-        cv_.wait(lk, [&] { return served_ >= n || gone_; });
-    }
-
-private:
-    std::uint64_t requested_ = 0;
-    std::uint64_t served_ = 0;
-    bool gone_ = false;
-    std::condition_variable cv_;
-};
 
 class CallBook {
 public:
@@ -203,6 +162,71 @@ private:
     std::unordered_map<std::uint64_t, PendingCall> calls_;  // every unfinished call
     std::deque<std::uint64_t> queue_;                        // ids not sent yet, oldest first
     bool walking_ = false;  // cancel_queued() or fail_all() is running callbacks
+};
+
+/// shutdown(cancel_futures=true) of a remote executor has cancelled every call not yet
+/// handed to a worker when it returns (API.md), though its manager thread owns the queue
+/// of those calls: the shutting-down thread cancels what still waits in the submit queue
+/// itself, asks the manager to cancel the rest, and waits until it has (one turn of its
+/// loop) or has ended. A manager thread shutting its own executor down (from a callback)
+/// cancels at once instead. Every member is guarded by the submitters' mutex, passed in.
+class CancelHandshake {
+public:
+    /// One shutdown(cancel_futures=true): begun under the lock, completed after the
+    /// manager has been woken.
+    struct Request {
+        std::deque<PendingCall> unqueued;  // submitted, not taken by the manager: cancelled by the caller
+        std::uint64_t number = 0;          // what the manager is asked to cancel, if anything
+        bool on_manager = false;           // the manager shuts its own executor down
+    };
+
+    /// The manager thread has started.
+    void manager_started_locked(std::thread::id id) noexcept { manager_ = id; }
+
+    /// Takes the calls no manager has taken out of `submitted` and files a request.
+    Request begin_locked(std::deque<PendingCall>& submitted) {
+        Request r;
+        r.unqueued.swap(submitted);
+        r.on_manager = manager_ == std::this_thread::get_id();
+        if (manager_ != std::thread::id() && !r.on_manager && !gone_) r.number = ++requested_;
+        return r;
+    }
+
+    /// Without the lock, once the manager has been woken: cancels the calls `r` took, and
+    /// those in `book` (at once on the manager thread, else by waiting for the manager).
+    void complete(Request& r, std::mutex& m, CallBook& book) {
+        CallBook::cancel_calls(r.unqueued);
+        if (r.on_manager) book.cancel_queued();
+        if (r.number == 0) return;
+        std::unique_lock lk(m);
+        cv_.wait(lk, [&] { return served_ >= r.number || gone_; });
+    }
+
+    /// The manager's side: the newest request not served yet, or 0.
+    [[nodiscard]] std::uint64_t pending_locked() const noexcept { return requested_ > served_ ? requested_ : 0; }
+    /// The manager has cancelled what request `n` (and every earlier one) asked for.
+    void served(std::mutex& m, std::uint64_t n) {
+        {
+            std::lock_guard g(m);
+            served_ = std::max(served_, n);
+        }
+        cv_.notify_all();
+    }
+    /// The manager serves no more requests (it has ended, every call failed or done).
+    void manager_gone(std::mutex& m) {
+        {
+            std::lock_guard g(m);
+            gone_ = true;
+        }
+        cv_.notify_all();
+    }
+
+private:
+    std::thread::id manager_;
+    std::uint64_t requested_ = 0;
+    std::uint64_t served_ = 0;
+    bool gone_ = false;
+    std::condition_variable cv_;
 };
 
 }  // namespace cf::detail
