@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -29,6 +30,12 @@ using cf_test::Event;
 using cf_test::Tracked;
 
 int square(int x) { return x * x; }
+
+/// Sleeps `ms` milliseconds, then returns `x` squared.
+int square_slowly(int ms, int x) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return x * x;
+}
 
 /// `f` failed with the error submit throws after shutdown.
 void expect_shutdown_error(const cf::Future<int>& f) {
@@ -458,7 +465,9 @@ TEST(ThenTest, long_chain_on_a_pending_source_completes_and_frees_without_exhaus
 TEST(ThenProcessTest, then_on_process_pool_futures) {
     cf::ProcessPoolExecutor pool(1);  // first: its workers start before this test's threads
     std::thread::id ran_in;
-    auto f = pool.submit(&square, 7);
+    // The call sleeps so that then() surely finds it pending: on a done future, then() runs
+    // fn at once in the calling thread (as add_done_callback does).
+    auto f = pool.submit(&square_slowly, 300, 7);
     auto g = f.then([&](int v) {
         ran_in = std::this_thread::get_id();
         return v + 1;

@@ -327,7 +327,9 @@ TEST_F(MPIExecutorTest, submit_returns_the_result) {
 
 TEST_F(MPIExecutorTest, then_on_futures_it_completes_and_then_on_the_executor) {
     std::thread::id ran_in;
-    auto g = ex().submit(&square, 6).then([&](int v) {
+    // The call sleeps so that then() surely finds it pending: on a done future, then() runs
+    // fn at once in the calling thread (as add_done_callback does).
+    auto g = ex().submit(&sleep_then, 300, 36).then([&](int v) {
         ran_in = std::this_thread::get_id();
         return v + 1;
     });
