@@ -11,8 +11,11 @@
 #include <cfutures/detail/remote_call.hpp>
 
 #include "runtime.hpp"
+#include "worker_runtime/reply_courier.hpp"
 
 namespace cf::mpi::detail {
+
+using cf::detail::ReplyCourier;
 
 namespace {
 
@@ -45,39 +48,29 @@ void run_initializer(MPI_Comm comm, int root, std::string_view call) {
     }
 }
 
-/// Runs a batch of calls. Their replies leave together too, unless that would hold a
-/// finished result back for long behind a slow call, as in the process pool's workers.
-/// `replies` and `reply` are buffers kept from batch to batch.
-void serve_batch(MPI_Comm comm, int root, std::string_view batch, std::string& replies, std::string& reply) {
-    const auto flush = [&] {
-        if (replies.empty()) return;
-        MPI_Send(replies.data(), static_cast<int>(replies.size()), MPI_BYTE, root, kTagReply, comm);
-        replies.clear();
-    };
-    auto flushed_at = std::chrono::steady_clock::now();
+/// Runs a batch of calls. Their replies leave together through `courier`, which sends
+/// none later than 50 us after it was ready, however slow the calls after it.
+void serve_batch(MPI_Comm comm, int root, std::string_view batch, ReplyCourier& courier, std::string& reply) {
     std::size_t pos = 0;
     std::uint64_t id = 0;
     std::string_view call;
     while (next_item(batch, pos, id, call)) {
         reply.clear();
+        courier.before_call();
         try {
             cf::detail::run_encoded_call(call, reply);
         } catch (const std::exception& e) {
             // Unlike a process pool, a worker cannot just die here (it would take the job
             // down): it reports, and the root breaks the executor.
-            flush();
+            courier.flush();
             send_bytes(comm, root, kTagFatal, id, std::string("could not decode a call: ") + e.what());
             continue;
         }
-        if (!fits_in_batch(replies, reply.size())) flush();
-        append_item(replies, id, reply);
-        const auto now = std::chrono::steady_clock::now();
-        if (now - flushed_at > std::chrono::microseconds(50)) {
-            flush();
-            flushed_at = now;
-        }
+        courier.append([&](const std::string& pending) { return fits_in_batch(pending, reply.size()); },
+                       [&](std::string& pending) { append_item(pending, id, reply); });
+        courier.after_call();
     }
-    flush();
+    courier.flush();
     if (pos != batch.size()) send_bytes(comm, root, kTagFatal, 0, "could not decode a batch of calls: it was cut");
 }
 
@@ -88,8 +81,17 @@ void serve(MPI_Comm comm, int root) {
     const ProcessId self = this_process();
     send_bytes(comm, root, kTagHello, self.pid, encode_process_body(self));
     std::string buf;
-    std::string replies;
     std::string reply;
+    // The courier's thread sends while this one runs a call: MPI_THREAD_MULTIPLE, which
+    // the library asks for, and an SPMD program must give (mpi.hpp); without it, replies
+    // go out only between calls.
+    int level = MPI_THREAD_SINGLE;
+    MPI_Query_thread(&level);
+    ReplyCourier courier(
+        [comm, root](std::string_view replies) {
+            MPI_Send(replies.data(), static_cast<int>(replies.size()), MPI_BYTE, root, kTagReply, comm);
+        },
+        std::chrono::microseconds(50), /*may_start_thread=*/level == MPI_THREAD_MULTIPLE);
     Backoff backoff;
     for (;;) {
         int ready = 0;
@@ -115,7 +117,7 @@ void serve(MPI_Comm comm, int root) {
             run_initializer(comm, root, buf);
             continue;
         }
-        serve_batch(comm, root, buf, replies, reply);
+        serve_batch(comm, root, buf, courier, reply);
     }
 }
 

@@ -17,6 +17,7 @@
 
 #include <cfutures/detail/remote_call.hpp>
 
+#include "../worker_runtime/reply_courier.hpp"
 #include "crash_report.hpp"
 #include "crash_report_format.hpp"
 #include "throw_stack.hpp"
@@ -118,6 +119,7 @@ void send_report(int sig, int exit_code, const Unwound& u, std::size_t first) no
     const auto payload = static_cast<std::uint32_t>(out - g_report - sizeof(wire::Header));
     const wire::Header wh{payload, wire::Kind::crash, {0, 0, 0}, 0};
     std::memcpy(g_report, &wh, sizeof wh);
+    ReplyCourier::claim_wire_for_crash();  // a reply being sent ends first: frames never interleave
     write_all(g_report_fd, g_report, sizeof wh + payload);
 }
 

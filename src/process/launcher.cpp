@@ -241,7 +241,7 @@ void run_fork_server(int control_fd) noexcept {
             ::close(control_fd);
             ::prctl(PR_SET_PDEATHSIG, SIGKILL);
             if (::getppid() != parent) ::_exit(0);
-            run_worker(worker_fd, max_tasks);
+            run_worker(worker_fd, max_tasks, /*forked_from_the_program=*/false);
         }
         ::close(worker_fd);
         const pid_t reply = pid > 0 ? static_cast<pid_t>(pid) : -1;
@@ -258,7 +258,7 @@ pid_t launch_worker(StartMethod method, int worker_fd, int pool_fd, int max_task
                 if (pid == 0) {
                     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
                     ::close(pool_fd);
-                    run_worker(worker_fd, max_tasks);
+                    run_worker(worker_fd, max_tasks, /*forked_from_the_program=*/true);
                 }
                 return pid;
             });

@@ -20,6 +20,8 @@ namespace cf::detail {
 pid_t launch_worker(StartMethod method, int worker_fd, int pool_fd, int max_tasks);
 
 /// The worker's main loop (also the body of a forked worker). Never returns.
-[[noreturn]] void run_worker(int fd, int max_tasks) noexcept;
+/// `forked_from_the_program`: forked by the Fork start method from a program that may
+/// have threads (rather than exec'd, or forked by the single-threaded fork server).
+[[noreturn]] void run_worker(int fd, int max_tasks, bool forked_from_the_program) noexcept;
 
 }  // namespace cf::detail

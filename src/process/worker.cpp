@@ -20,6 +20,7 @@
 #include <cfutures/detail/type_name.hpp>
 
 #include "../symbolize.hpp"
+#include "../worker_runtime/reply_courier.hpp"
 #include "crash_report.hpp"
 #include "express_lane.hpp"
 #include "throw_stack.hpp"
@@ -127,39 +128,57 @@ long read_some(int fd, std::string& out, std::vector<int>& fds, bool wait) {
 
 namespace {
 
-[[noreturn]] void die_with(int fd, const std::string& why, int code) noexcept {
+std::string describe(const std::exception_ptr& e) { return exception_type_name(e) + ": " + exception_message(e); }
+
+/// Whether this build's allocator survives a fork taken while another thread held its
+/// lock: GCC 12's ASan and TSan allocators have no fork handlers, so a worker forked
+/// from a threaded program may block for good as soon as it starts a thread.
+constexpr bool kForkSafeAllocator =
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    false;
+#else
+    true;
+#endif
+
+/// A worker's way out: a fatal frame after the replies already made, then _exit.
+[[noreturn]] void die_with(ReplyCourier& courier, const std::string& why, int code) noexcept {
     std::string frame;
     wire::append_frame(frame, wire::Kind::fatal, 0, why);
-    wire::write_all(fd, frame.data(), frame.size());
+    courier.flush(frame);
     ::_exit(code);
 }
 
-std::string describe(const std::exception_ptr& e) { return exception_type_name(e) + ": " + exception_message(e); }
-
 /// A reply's size is 32 bits on the wire: a bigger one ends the worker with a message that
 /// says so (its call cannot be answered, and a cut reply would be corrupt).
-void refuse_oversized(int fd, const std::string& reply) noexcept {
+void refuse_oversized(ReplyCourier& courier, const std::string& reply) noexcept {
     if (reply.size() > wire::kMaxPayload)
-        die_with(fd, "a result encoded to " + std::to_string(reply.size()) + " bytes, more than a reply can carry (4 GiB)", 6);
+        die_with(courier, "a result encoded to " + std::to_string(reply.size()) + " bytes, more than a reply can carry (4 GiB)",
+                 6);
 }
 
 }  // namespace
 
-void run_worker(int fd, int max_tasks) noexcept {
+void run_worker(int fd, int max_tasks, bool forked_from_the_program) noexcept {
     g_is_worker = true;
     std::signal(SIGPIPE, SIG_IGN);
     install_crash_reporter(fd);
     wire::FrameReader reader;
     std::vector<int> passed_fds;
     express::WorkerLane lane;
-    std::string out;
     std::string reply;
     long done = 0;
+    // Replies of calls received together leave together (at most 64 KiB at once), and
+    // none waits more than 50 us behind a slow call that follows it.
+    ReplyCourier courier(
+        [fd](std::string_view bytes) {
+            if (!wire::write_all(fd, bytes.data(), bytes.size())) ::_exit(0);  // the parent is gone
+        },
+        std::chrono::microseconds(50), kForkSafeAllocator || !forked_from_the_program);
+    const auto fits = [](const std::string& pending) { return pending.size() <= 64 * 1024; };
     // What a call whose bytes cannot be decoded (or an initializer that raises) ends with.
     auto fail_call = [&](wire::Kind kind) {
-        wire::write_all(fd, out.data(), out.size());
         const char* what = kind == wire::Kind::init ? "could not decode the initializer: " : "could not decode a call: ";
-        die_with(fd, what + describe(std::current_exception()), 3);
+        die_with(courier, what + describe(std::current_exception()), 3);
     };
     for (;;) {
         // Socket first (the initializer comes that way, before any lane call), then the lane.
@@ -172,10 +191,10 @@ void run_worker(int fd, int max_tasks) noexcept {
                 } catch (...) {
                     fail_call(wire::Kind::call);
                 }
-                refuse_oversized(fd, reply);
+                refuse_oversized(courier, reply);
                 ++done;
                 const std::string frame = lane.reply(reply);
-                if (!frame.empty() && !wire::write_all(fd, frame.data(), frame.size())) ::_exit(0);
+                courier.flush(frame);
                 continue;
             }
             if (!lane.wait(fd)) ::_exit(0);  // the parent is gone
@@ -184,10 +203,9 @@ void run_worker(int fd, int max_tasks) noexcept {
         if (n < 0) ::_exit(0);  // the parent is gone
         wire::Header h{};
         std::string_view payload;
-        auto batch_start = std::chrono::steady_clock::now();
         while (reader.next(h, payload)) {
             if (h.kind == wire::Kind::exit) {
-                wire::write_all(fd, out.data(), out.size());
+                courier.flush();
                 ::_exit(0);
             }
             if (h.kind == wire::Kind::lane) {
@@ -195,13 +213,14 @@ void run_worker(int fd, int max_tasks) noexcept {
                 // not stay silent (its calls would wait forever); it exits, the pool breaks.
                 if (passed_fds.size() != 2) {
                     for (int passed : passed_fds) ::close(passed);
-                    die_with(fd, "its express lane came without its two fds", 5);
+                    die_with(courier, "its express lane came without its two fds", 5);
                 }
-                if (!lane.attach(passed_fds[0], passed_fds[1])) die_with(fd, "could not map its express lane", 5);
+                if (!lane.attach(passed_fds[0], passed_fds[1])) die_with(courier, "could not map its express lane", 5);
                 passed_fds.clear();
                 continue;
             }
             reply.clear();
+            courier.before_call();
             try {
                 run_encoded_call(payload, reply);
             } catch (...) {
@@ -215,30 +234,20 @@ void run_worker(int fd, int max_tasks) noexcept {
                         d(info);
                     } catch (...) {
                     }
-                    die_with(fd, "the initializer raised " + info.type_name + ": " + info.what, 4);
+                    die_with(courier, "the initializer raised " + info.type_name + ": " + info.what, 4);
                 }
                 continue;
             }
-            refuse_oversized(fd, reply);
-            wire::append_frame(out, wire::Kind::reply, h.id, reply);
+            refuse_oversized(courier, reply);
+            courier.append(fits, [&](std::string& out) { wire::append_frame(out, wire::Kind::reply, h.id, reply); });
             ++done;
             if (max_tasks > 0 && done >= max_tasks) {
-                wire::write_all(fd, out.data(), out.size());
+                courier.flush();
                 ::_exit(0);  // max_tasks_per_child: the manager starts a replacement
             }
-            // Replies of calls received together leave together, unless that would hold
-            // a finished result back for long behind a slow call.
-            const auto now = std::chrono::steady_clock::now();
-            if (now - batch_start > std::chrono::microseconds(50) || out.size() > 64 * 1024) {
-                if (!wire::write_all(fd, out.data(), out.size())) ::_exit(0);
-                out.clear();
-                batch_start = now;
-            }
+            courier.after_call();
         }
-        if (!out.empty()) {
-            if (!wire::write_all(fd, out.data(), out.size())) ::_exit(0);
-            out.clear();
-        }
+        courier.flush();
     }
 }
 
@@ -263,7 +272,7 @@ __attribute__((constructor)) void become_worker_if_asked() {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != static_cast<pid_t>(ppid)) ::_exit(0);
     if (std::strcmp(kind, "forkserver") == 0) run_fork_server(fd);
-    run_worker(fd, max_tasks);
+    run_worker(fd, max_tasks, /*forked_from_the_program=*/false);
 }
 
 }  // namespace

@@ -527,6 +527,26 @@ TEST_F(MPIExecutorTest, map_timeout) {
         cf::TimeoutError);
 }
 
+// A finished reply leaves within about 50 us, whatever call follows it in the worker's
+// batch (src/worker_runtime/reply_courier.hpp): sleep 0, sleep 0, sleep 3 s must not
+// hold the first results for 3 s.
+TEST_F(MPIExecutorTest, finished_replies_leave_while_a_slow_call_of_their_batch_runs) {
+    constexpr int kSlowMs = 3000;
+    auto& pool = ex();
+    // Replies keep coming, so the burst below reaches the workers in few batches.
+    std::vector<cf::Future<int>> warm;
+    for (int i = 0; i < 300; ++i) warm.push_back(pool.submit(&sleep_then, 0, i));
+    std::vector<cf::Future<int>> fast;
+    for (int i = 0; i < 20; ++i) fast.push_back(pool.submit(&sleep_then, 0, i));
+    std::vector<cf::Future<int>> slow;
+    for (int i = 0; i < kWorkers; ++i) slow.push_back(pool.submit(&sleep_then, kSlowMs, -1));
+    const auto submitted = std::chrono::steady_clock::now();
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(fast[i].result(2s), i) << "a finished reply waited behind a slow call";
+    EXPECT_LT(std::chrono::steady_clock::now() - submitted, std::chrono::milliseconds(kSlowMs));
+    for (auto& f : slow) EXPECT_EQ(f.result(30s), -1);
+    for (int i = 0; i < 300; ++i) EXPECT_EQ(warm[i].result(30s), i);
+}
+
 // ---- map_unordered --------------------------------------------------------------------------
 
 TEST_F(MPIExecutorTest, map_unordered_yields_in_completion_order) {
