@@ -10,6 +10,7 @@
 #include <cfutures/future.hpp>
 #include <cfutures/map_result.hpp>
 #include <cfutures/process_pool.hpp>
+#include <cfutures/remote_initializer.hpp>
 #include <cfutures/start_method.hpp>
 #include <cfutures/then.hpp>
 #include <cfutures/exception_registry.hpp>

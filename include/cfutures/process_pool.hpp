@@ -20,33 +20,10 @@
 #include <cfutures/executor.hpp>
 #include <cfutures/future.hpp>
 #include <cfutures/map_result.hpp>
+#include <cfutures/remote_initializer.hpp>
 #include <cfutures/start_method.hpp>
 
 namespace cf {
-
-/// A callable taking no arguments that can run in a worker process: a function
-/// pointer, a lambda without captures, or a serializable callable object.
-class RemoteInitializer {
-public:
-    /// No initializer.
-    RemoteInitializer() = default;
-    /// No initializer (`.initializer = nullptr`).
-    RemoteInitializer(std::nullptr_t) {}  // NOLINT: no initializer
-    /// `fn`, encoded now: what each worker runs first.
-    template <class F>
-        requires(!std::is_same_v<std::decay_t<F>, RemoteInitializer> && !std::is_null_pointer_v<std::decay_t<F>> &&
-                 std::is_invocable_v<std::decay_t<F>>)
-    RemoteInitializer(F&& fn)  // NOLINT: implicit, so that `.initializer = &init` reads naturally
-        : call_(detail::encode_call(std::decay_t<F>(std::forward<F>(fn)))) {}
-
-    /// True when there is an initializer.
-    explicit operator bool() const noexcept { return !call_.empty(); }
-    /// The encoded call.
-    [[nodiscard]] const std::string& bytes() const noexcept { return call_; }
-
-private:
-    std::string call_;
-};
 
 /// Python's ProcessPoolExecutor(max_workers, mp_context, initializer, max_tasks_per_child) keywords.
 struct ProcessPoolOptions {
