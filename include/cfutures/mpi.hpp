@@ -77,7 +77,8 @@ public:
     /// See Executor::shutdown; spawned workers exit, the job's ranks go back to waiting.
     void shutdown(bool wait = true, bool cancel_futures = false) override;
 
-    /// The number of worker processes (they are up once the constructor returns).
+    /// The number of worker processes (they are up once the constructor returns); 0 once
+    /// the executor is shut down or broken, as mpi4py.futures says.
     [[nodiscard]] int num_workers() const noexcept;
 
     /// map() whose results come in completion order rather than input order
@@ -92,8 +93,9 @@ protected:
 
 /// SPMD use: every rank of `comm` constructs it; the non-root ranks serve calls
 /// in the constructor and return when the root's executor shuts down.
-/// Throws std::invalid_argument, on every rank, when `root` is not a rank of `comm`
-/// or `comm` has no rank besides the root.
+/// Throws std::invalid_argument, on every rank, when `comm` is MPI_COMM_NULL or an
+/// intercommunicator, when `root` is not a rank of `comm`, or when `comm` has no rank
+/// besides the root.
 class MPICommExecutor : public MPIPoolExecutor {
 public:
     /// On the root: an executor over the other ranks of `comm`, each running

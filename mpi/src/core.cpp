@@ -134,7 +134,12 @@ public:
         }
     }
 
-    int num_workers() const noexcept { return static_cast<int>(workers_.size()); }
+    /// The workers serving calls: none once the executor is shut down or broken (as
+    /// mpi4py's num_workers), whatever a shutdown(wait=false) still lets them finish.
+    int num_workers() const noexcept {
+        std::lock_guard g(mutex_);
+        return shutdown_ ? 0 : static_cast<int>(workers_.size());
+    }
 
     void submit(StateBase* state, std::string bytes, ReplyDecoder decode) {
         std::unique_lock lk(mutex_);
@@ -527,7 +532,7 @@ private:
     const std::string initializer_;
     std::vector<Worker> workers_;
 
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<Call> submitted_;     // guarded by mutex_
     bool shutdown_ = false;          // guarded by mutex_
@@ -654,11 +659,19 @@ int MPIPoolExecutor::num_workers() const noexcept { return core_ ? core_->num_wo
 namespace {
 std::shared_ptr<detail::MPICore> make_comm_core(MPI_Comm comm, int root, const RemoteInitializer& initializer) {
     detail::ensure_initialized();
+    // Checked on every rank alike, before any rank waits for the others: a rank that
+    // threw while the others went on would leave them waiting in MPI_Comm_dup forever.
+    if (comm == MPI_COMM_NULL) throw std::invalid_argument("MPICommExecutor: the communicator is MPI_COMM_NULL");
+    int inter = 0;
+    detail::check(MPI_Comm_test_inter(comm, &inter), "MPI_Comm_test_inter");
+    if (inter)
+        throw std::invalid_argument(
+            "MPICommExecutor: the communicator is an intercommunicator; it needs an intracommunicator, "
+            "whose ranks serve its root (MPI_Intercomm_merge makes one)");
     int rank = 0;
     int size = 1;
     detail::check(MPI_Comm_size(comm, &size), "MPI_Comm_size");
     detail::check(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
-    // Checked on every rank alike, before any rank waits for the others.
     if (root < 0 || root >= size)
         throw std::invalid_argument("MPICommExecutor: root " + std::to_string(root) +
                                     " is not a rank of a communicator of " + std::to_string(size));

@@ -170,6 +170,7 @@ constexpr int kWorkers = 2;  // spawn: max_workers; world and comm: mpiexec -n 3
 // Comm mode: what the root broadcasts to the serving ranks.
 constexpr int kCommServe = 1;
 constexpr int kCommStop = 0;
+constexpr int kCommIntercomm = 2;  // comm_executor_on_an_intercommunicator() on every rank
 
 /// The exit status when MPI_Comm_spawn hangs: tests/mpi/retry.cmake runs the program
 /// again, skipping the cases the progress file lists as passed.
@@ -347,6 +348,15 @@ TEST(MPIPoolOptionsTest, max_workers_zero_or_negative_is_invalid_argument) {
 }
 
 TEST_F(MPIExecutorTest, num_workers) { EXPECT_EQ(ex().num_workers(), kWorkers); }
+
+// mpi4py.futures: num_workers is 0 once the workers are gone.
+TEST(MPIShutdownTest, num_workers_is_zero_after_shutdown) {
+    auto ex = make_executor();
+    EXPECT_EQ(ex->submit(&add, 1, 2).result(), 3);
+    EXPECT_EQ(ex->num_workers(), kWorkers);
+    ex->shutdown(/*wait=*/true);
+    EXPECT_EQ(ex->num_workers(), 0);
+}
 
 // ---- submit ---------------------------------------------------------------------------------
 
@@ -892,6 +902,42 @@ TEST(MPIModeTest, comm_executor_rejects_a_communicator_without_workers_or_root) 
     EXPECT_THROW(cf::mpi::MPICommExecutor(MPI_COMM_SELF, 0), std::invalid_argument);
     EXPECT_THROW(cf::mpi::MPICommExecutor(MPI_COMM_SELF, 1), std::invalid_argument);
     EXPECT_THROW(cf::mpi::MPICommExecutor(MPI_COMM_SELF, -1), std::invalid_argument);
+    EXPECT_THROW(cf::mpi::MPICommExecutor(MPI_COMM_NULL, 0), std::invalid_argument);
+}
+
+/// Every rank of the job: an intercommunicator between rank 0 and the others, on which
+/// MPICommExecutor must throw on every rank (the root alone throwing left the others
+/// waiting in MPI_Comm_dup). Returns the message, or "" when nothing was thrown.
+std::string comm_executor_on_an_intercommunicator() {
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    const int color = rank == 0 ? 0 : 1;
+    MPI_Comm local = MPI_COMM_NULL;
+    MPI_Comm_split(MPI_COMM_WORLD, color, rank, &local);
+    MPI_Comm inter = MPI_COMM_NULL;
+    MPI_Intercomm_create(local, 0, MPI_COMM_WORLD, /*remote_leader=*/color == 0 ? 1 : 0, /*tag=*/77, &inter);
+    std::string what;
+    try {
+        cf::mpi::MPICommExecutor ex(inter, 0);
+    } catch (const std::invalid_argument& e) {
+        what = e.what();
+    }
+    MPI_Comm_free(&inter);
+    MPI_Comm_free(&local);
+    return what;
+}
+
+TEST(MPIModeTest, comm_executor_rejects_an_intercommunicator_on_every_rank) {
+    if (g_mode != Mode::comm) GTEST_SKIP() << "comm mode only";
+    int command = kCommIntercomm;
+    MPI_Bcast(&command, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    const std::string what = comm_executor_on_an_intercommunicator();
+    EXPECT_NE(what.find("intercommunicator"), std::string::npos) << what;
+    // What each other rank saw (they cannot run EXPECTs): 1 when it threw the same.
+    int ok_here = 1;
+    int ok_everywhere = 0;
+    MPI_Reduce(&ok_here, &ok_everywhere, 1, MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
+    EXPECT_EQ(ok_everywhere, kWorkers + 1) << "a rank did not refuse the intercommunicator";
 }
 
 // ---- a worker that dies ----------------------------------------------------------------------
@@ -1021,6 +1067,7 @@ TEST(MPIWorkerDeathTest, killed_worker_fails_every_unfinished_future) {
     const std::string what = what_of<cf::BrokenExecutor>([&] { (void)ex->submit(&add, 1, 2); });
     EXPECT_NE(what.find(" died"), std::string::npos) << what;
     EXPECT_THROW((void)ex->map(&square, std::vector{1, 2}), cf::BrokenExecutor);
+    EXPECT_EQ(ex->num_workers(), 0) << "a broken executor has no workers";
     destroy_in_time(ex);
 }
 
@@ -1215,6 +1262,14 @@ int main(int argc, char** argv) {
         for (;;) {
             int command = kCommStop;
             MPI_Bcast(&command, 1, MPI_INT, 0, MPI_COMM_WORLD);
+            if (command == kCommIntercomm) {
+                const std::string what = comm_executor_on_an_intercommunicator();
+                const bool ok = what.find("intercommunicator") != std::string::npos;
+                if (!ok) std::fprintf(stderr, "rank %d: MPICommExecutor on an intercommunicator: '%s'\n", rank, what.c_str());
+                int ok_here = ok ? 1 : 0;
+                MPI_Reduce(&ok_here, nullptr, 1, MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
+                continue;
+            }
             if (command != kCommServe) break;
             // The SPMD shape: serves inside the constructor, false on a non-root rank.
             cf::mpi::MPICommExecutor ex(MPI_COMM_WORLD, 0);
