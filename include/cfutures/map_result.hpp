@@ -5,6 +5,7 @@
 
 #include <cfutures/detail/chrono.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <iterator>
 #include <memory>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include <cfutures/detail/chunk_outcomes.hpp>
+#include <cfutures/detail/completion_queue.hpp>
 #include <cfutures/detail/deadline.hpp>
 #include <cfutures/executor.hpp>
 #include <cfutures/future.hpp>
@@ -32,6 +34,9 @@ public:
     virtual std::optional<Unit> next() = 0;
 };
 
+/// The order a MapResult yields in: map's input order, or map_unordered's completion order.
+enum class MapOrder { input, completion };
+
 inline void check_map_options(const MapOptions& o) {
     if (o.chunksize < 1) throw std::invalid_argument("map: chunksize must be >= 1, got 0");
     if (o.buffersize && *o.buffersize == 0) throw std::invalid_argument("map: buffersize must be >= 1, got 0");
@@ -39,7 +44,8 @@ inline void check_map_options(const MapOptions& o) {
 
 }  // namespace detail
 
-/// The results of Executor::map, in input order. Single pass.
+/// The results of Executor::map, in input order (of map_unordered, in the order the
+/// calls finish: a result that is in is yielded before any wait). Single pass.
 ///
 /// `*it` waits for the call at the iterator's position and returns its value,
 /// or throws its exception (iteration may go on past it), or throws
@@ -66,8 +72,12 @@ public:
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
     /// Made by an executor's map(): submits every call (with a buffersize, the first ones).
-    MapResult(const MapOptions& options, std::unique_ptr<detail::UnitSource<Unit>> source)
-        : timeout_(options.timeout), deadline_(detail::deadline_after(options.timeout)), source_(std::move(source)) {
+    MapResult(const MapOptions& options, std::unique_ptr<detail::UnitSource<Unit>> source,
+              detail::MapOrder order = detail::MapOrder::input)
+        : timeout_(options.timeout),
+          deadline_(detail::deadline_after(options.timeout)),
+          source_(std::move(source)),
+          finished_(order == detail::MapOrder::completion ? std::make_shared<detail::CompletionQueue>() : nullptr) {
         if (options.buffersize) {
             while (pending_.size() < *options.buffersize && pull()) {
             }
@@ -139,14 +149,34 @@ private:
             source_.reset();
             return false;
         }
+        if (finished_) {
+            // Completion order: the call reports its position in pending_ (counted from the
+            // first call) when it is done; the queue outlives this range if need be.
+            f->add_done_callback([queue = finished_, seq = base_ + pending_.size()](const Unit&) { queue->push(seq); });
+            taken_.push_back(false);
+        }
         pending_.push_back(std::move(*f));
         return true;
     }
 
+    /// The call being read: the first in input order, or the one that finished next.
+    Unit& current() { return finished_ ? pending_[*current_ - base_] : pending_.front(); }
+
+    /// Completion order: makes the next call to finish the one being read (waits for it).
+    void select_finished() {
+        if (current_) return;
+        current_ = finished_->pop(deadline_);
+        if (!current_) {
+            cancel_pending();
+            detail::throw_timeout("map_unordered()", *timeout_);  // only a timeout gives a deadline
+        }
+    }
+
     value_type take_front() {
+        if (finished_) select_finished();
         // Only the map's own deadline passing is a map timeout; a TimeoutError thrown by
         // the call itself is that call's outcome, and iteration goes on past it.
-        if (!detail::FutureAccess::state(pending_.front())->wait(deadline_)) {
+        if (!detail::FutureAccess::state(current())->wait(deadline_)) {
             cancel_pending();
             detail::throw_timeout("map()", *timeout_);  // only a map with a timeout has a deadline
         }
@@ -154,7 +184,7 @@ private:
             return take_from_chunk();
         } else {
             // map() never hands its futures out, so the value can be moved out of the state.
-            auto* state = static_cast<detail::ResultState<R>*>(detail::FutureAccess::state(pending_.front()));
+            auto* state = static_cast<detail::ResultState<R>*>(detail::FutureAccess::state(current()));
             if constexpr (std::is_void_v<R>) {
                 state->get(deadline_);
                 return std::monostate{};
@@ -167,7 +197,7 @@ private:
     value_type take_from_chunk() {
         if (!chunk_) {
             using Outcomes = typename Unit::value_type;
-            auto* state = static_cast<detail::ResultState<Outcomes>*>(detail::FutureAccess::state(pending_.front()));
+            auto* state = static_cast<detail::ResultState<Outcomes>*>(detail::FutureAccess::state(current()));
             try {
                 chunk_.emplace(state->take(deadline_));
             } catch (const TimeoutError&) {
@@ -182,18 +212,32 @@ private:
 
     void pop_front() {
         if (pending_.empty()) return;
+        if (finished_) select_finished();  // ++ before any *: skips the next call to finish
         if constexpr (chunked) {
             if (chunk_ && ++index_ < chunk_->size()) return;
             chunk_.reset();
             index_ = 0;
         }
-        pending_.pop_front();
+        if (finished_) {
+            taken_[*current_ - base_] = true;
+            current_.reset();
+            // Calls read out of order leave pending_ once every call before them is read too.
+            while (!taken_.empty() && taken_.front()) {
+                taken_.pop_front();
+                pending_.pop_front();
+                ++base_;
+            }
+        } else {
+            pending_.pop_front();
+        }
         pull();  // with a buffersize, keep that many calls in flight
     }
 
     void cancel_pending() noexcept {
         for (const Unit& f : pending_) f.cancel();
         pending_.clear();
+        taken_.clear();
+        current_.reset();
         source_.reset();
     }
 
@@ -201,6 +245,12 @@ private:
     detail::Deadline deadline_;
     std::deque<Unit> pending_;
     std::unique_ptr<detail::UnitSource<Unit>> source_;
+    // completion order only: the calls' finishing order, which of pending_ have been read,
+    // the position of pending_.front() among all calls, and the call being read
+    std::shared_ptr<detail::CompletionQueue> finished_;
+    std::deque<bool> taken_;
+    std::uint64_t base_ = 0;
+    std::optional<std::uint64_t> current_;
     // chunked only: the outcomes of the front chunk, once taken, and the position in it
     std::optional<detail::ChunkOutcomes<R>> chunk_;
     std::size_t index_ = 0;

@@ -81,11 +81,6 @@ public:
     /// the executor is shut down or broken, as mpi4py.futures says.
     [[nodiscard]] int num_workers() const noexcept;
 
-    /// map() whose results come in completion order rather than input order
-    /// (mpi4py's `map(..., unordered=True)`); every call is submitted at once.
-    template <class Fn, class... Args>
-    [[nodiscard]] auto map_unordered(Fn&& fn, Args&&... args);
-
 protected:
     /// For MPICommExecutor: an executor over a core it has made (none on a non-root rank).
     explicit MPIPoolExecutor(std::shared_ptr<detail::MPICore> core);
@@ -107,95 +102,5 @@ public:
     /// True on the root, where the executor can be used.
     explicit operator bool() const noexcept { return static_cast<bool>(core_); }
 };
-
-namespace detail {
-
-template <class R>
-class UnorderedResults {
-public:
-    using Chunk = Future<cf::detail::ChunkOutcomes<R>>;
-    using value_type = cf::detail::map_value_t<R>;
-
-    UnorderedResults(std::vector<Chunk> chunks, const std::optional<std::chrono::nanoseconds>& timeout)
-        : order_(timeout ? cf::as_completed(chunks, *timeout) : cf::as_completed(chunks)) {}
-    UnorderedResults(const UnorderedResults&) = delete;
-    UnorderedResults& operator=(const UnorderedResults&) = delete;
-
-    class iterator {
-    public:
-        using iterator_category = std::input_iterator_tag;
-        using difference_type = std::ptrdiff_t;
-        using value_type = cf::detail::map_value_t<R>;
-        explicit iterator(UnorderedResults* owner) : owner_(owner) {}
-        value_type operator*() const { return owner_->take(); }
-        iterator& operator++() {
-            owner_->advance();
-            return *this;
-        }
-        void operator++(int) { ++*this; }
-        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return it.at_end(); }
-
-    private:
-        bool at_end() const noexcept { return !owner_->current_; }
-        UnorderedResults* owner_;
-    };
-
-    /// Waits for the first chunk to complete (TimeoutError once the map's timeout has passed).
-    iterator begin() {
-        it_ = order_.begin();
-        load();
-        return iterator(this);
-    }
-    std::default_sentinel_t end() const noexcept { return {}; }
-
-private:
-    void load() {
-        while (!current_ || index_ >= current_->size()) {
-            if (it_ == order_.end()) {
-                current_.reset();
-                return;
-            }
-            Chunk chunk = *it_;
-            index_ = 0;
-            try {
-                current_ = chunk.result();
-            } catch (...) {  // failed as a whole (e.g. a broken executor): one error in its place
-                current_.emplace();
-                current_->push_exception(std::current_exception());
-            }
-            ++it_;
-        }
-    }
-    value_type take() {
-        return current_->take(index_);
-    }
-    void advance() {
-        ++index_;
-        load();
-    }
-
-    cf::AsCompleted<Chunk> order_;
-    typename cf::AsCompleted<Chunk>::iterator it_;
-    std::optional<cf::detail::ChunkOutcomes<R>> current_;
-    std::size_t index_ = 0;
-};
-
-}  // namespace detail
-
-template <class Fn, class... Args>
-auto MPIPoolExecutor::map_unordered(Fn&& fn, Args&&... args) {
-    return cf::detail::split_map_args(
-        [&](const MapOptions& options, auto&&... ranges) {
-            cf::detail::check_map_options(options);
-            using Source = cf::detail::RemoteMapSource<detail::MPICore, std::decay_t<Fn>, decltype(ranges)...>;
-            using R = cf::detail::call_result_t<Fn, std::ranges::range_reference_t<decltype(ranges)>...>;
-            Source source(std::weak_ptr<detail::MPICore>(core_), options.chunksize, fn,
-                          std::forward<decltype(ranges)>(ranges)...);
-            std::vector<typename Source::Unit> chunks;
-            while (auto chunk = source.next()) chunks.push_back(std::move(*chunk));
-            return detail::UnorderedResults<R>(std::move(chunks), options.timeout);
-        },
-        std::forward<Args>(args)...);
-}
 
 }  // namespace cf::mpi

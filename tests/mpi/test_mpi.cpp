@@ -26,6 +26,8 @@
 
 #include <gtest/gtest.h>
 
+#include "../map_unordered_contract.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -559,53 +561,8 @@ TEST_F(MPIExecutorTest, finished_replies_leave_while_a_slow_call_of_their_batch_
 
 // ---- map_unordered --------------------------------------------------------------------------
 
-TEST_F(MPIExecutorTest, map_unordered_yields_in_completion_order) {
-    // Item 0 is slow: every other result comes before it.
-    std::vector<int> delays(12, 0);
-    delays[0] = 1500;
-    std::vector<int> values(12);
-    std::iota(values.begin(), values.end(), 0);
-    std::vector<int> got;
-    for (int v : ex().map_unordered(&sleep_then, delays, values)) got.push_back(v);
-    ASSERT_EQ(got.size(), values.size());
-    EXPECT_NE(got.front(), 0) << "the slow call came first";
-    // Only calls queued behind it at its worker can come after it.
-    const auto slow_at = std::find(got.begin(), got.end(), 0) - got.begin();
-    EXPECT_GE(slow_at, static_cast<long>(got.size()) / 2);
-    std::sort(got.begin(), got.end());
-    EXPECT_EQ(got, values);
-}
-
-TEST_F(MPIExecutorTest, map_unordered_gives_all_results) {
-    std::vector<int> in(5000);
-    std::iota(in.begin(), in.end(), 0);
-    for (std::size_t chunksize : {std::size_t{1}, std::size_t{100}}) {
-        SCOPED_TRACE("chunksize=" + std::to_string(chunksize));
-        std::vector<int> got;
-        for (int v : ex().map_unordered(&square, in, cf::MapOptions{.chunksize = chunksize})) got.push_back(v);
-        std::vector<int> expected;
-        for (int x : in) expected.push_back(x * x);
-        std::sort(got.begin(), got.end());
-        EXPECT_EQ(got, expected);
-    }
-}
-
-TEST_F(MPIExecutorTest, map_unordered_failed_call_throws_in_its_turn) {
-    int ok = 0;
-    int failed = 0;
-    auto results = ex().map_unordered(&fail_at, std::views::iota(0, 10), std::vector<int>(10, 3));
-    for (auto it = results.begin(); it != results.end(); ++it) {
-        try {
-            EXPECT_EQ(*it % 10, 0);
-            ++ok;
-        } catch (const std::out_of_range& e) {
-            EXPECT_STREQ(e.what(), "item 3");
-            ++failed;
-        }
-    }
-    EXPECT_EQ(ok, 9);
-    EXPECT_EQ(failed, 1);
-}
+// The contract every process-based executor passes (tests/map_unordered_contract.hpp).
+CF_MAP_UNORDERED_CASES(TEST_F, MPIExecutorTest, ex())
 
 // ---- exceptions -----------------------------------------------------------------------------
 

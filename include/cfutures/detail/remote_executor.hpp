@@ -103,7 +103,21 @@ public:
     [[nodiscard]] auto map(Fn&& fn, Args&&... args) {
         return split_map_args(
             [&](const MapOptions& options, auto&&... ranges) {
-                return map_impl(options, std::forward<Fn>(fn), std::forward<decltype(ranges)>(ranges)...);
+                return map_impl(options, std::forward<Fn>(fn), MapOrder::input, std::forward<decltype(ranges)>(ranges)...);
+            },
+            std::forward<Args>(args)...);
+    }
+
+    /// map() whose results come in the order the calls finish (mpi4py.futures'
+    /// `unordered=True`): a result that is in is yielded before any wait, the
+    /// options as map's (a buffersize keeps that many calls or chunks in flight;
+    /// a timeout throws only when no result is in by then).
+    template <class Fn, class... Args>
+    [[nodiscard]] auto map_unordered(Fn&& fn, Args&&... args) {
+        return split_map_args(
+            [&](const MapOptions& options, auto&&... ranges) {
+                return map_impl(options, std::forward<Fn>(fn), MapOrder::completion,
+                                std::forward<decltype(ranges)>(ranges)...);
             },
             std::forward<Args>(args)...);
     }
@@ -115,7 +129,7 @@ protected:
 
 private:
     template <class Fn, class... Ranges>
-    auto map_impl(const MapOptions& options, Fn&& fn, Ranges&&... ranges) {
+    auto map_impl(const MapOptions& options, Fn&& fn, MapOrder order, Ranges&&... ranges) {
         static_assert(sizeof...(Ranges) > 0, "map needs at least one input range");
         static_assert((std::ranges::input_range<Ranges> && ...), "map's inputs must be ranges");
         using R = call_result_t<Fn, std::ranges::range_reference_t<Ranges>...>;
@@ -123,7 +137,7 @@ private:
         using Source = RemoteMapSource<Core, std::decay_t<Fn>, Ranges...>;
         auto source = std::make_unique<Source>(std::weak_ptr<Core>(core_), options.chunksize, std::forward<Fn>(fn),
                                                std::forward<Ranges>(ranges)...);
-        return MapResult<R, typename Source::Unit>(options, std::move(source));
+        return MapResult<R, typename Source::Unit>(options, std::move(source), order);
     }
 };
 
