@@ -1,9 +1,12 @@
 #include "reply_courier.hpp"
 
 #include <sched.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
-#include <atomic>
+#include <cerrno>
+#include <cstdint>
 
 namespace cf::detail {
 
@@ -16,8 +19,12 @@ std::atomic<int> g_wire{kFree};
 void claim_wire_for_send() noexcept {
     for (int expected = kFree; !g_wire.compare_exchange_weak(expected, kCourier, std::memory_order_acquire);
          expected = kFree) {
-        ::sched_yield();  // another courier's send, or a crash report (then the process ends)
+        ::sched_yield();  // a crash report is being written: the process is about to end
     }
+}
+
+timespec to_timespec(std::int64_t ns) noexcept {
+    return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
 }
 }  // namespace
 
@@ -25,12 +32,13 @@ ReplyCourier::ReplyCourier(Send send, std::chrono::microseconds hold, bool may_s
     : send_(std::move(send)), hold_(hold), may_start_thread_(may_start_thread) {}
 
 ReplyCourier::~ReplyCourier() {
-    {
-        std::lock_guard g(mutex_);
-        stop_ = true;
-    }
-    wake_.notify_one();
-    if (thread_.joinable()) thread_.join();
+    if (!thread_.joinable()) return;
+    stop_.store(true, std::memory_order_relaxed);
+    // Fires the timer at once: the thread wakes, sees stop_, and returns.
+    const itimerspec now{{0, 0}, {0, 1}};
+    ::timerfd_settime(timer_fd_, 0, &now, nullptr);
+    thread_.join();
+    ::close(timer_fd_);
 }
 
 void ReplyCourier::claim_wire_for_crash() noexcept {
@@ -43,59 +51,73 @@ void ReplyCourier::claim_wire_for_crash() noexcept {
     g_wire.store(kCrash, std::memory_order_release);  // a send stuck for a second: write anyway
 }
 
-void ReplyCourier::send_bytes_locked(std::string_view bytes) {
+void ReplyCourier::send_bytes(std::string_view bytes) {
     if (bytes.empty()) return;
     claim_wire_for_send();
     send_(bytes);
     g_wire.store(kFree, std::memory_order_release);
 }
 
-void ReplyCourier::send_locked() {
-    send_bytes_locked(pending_);
-    pending_.clear();
-    armed_ = false;
+void ReplyCourier::send_locked(std::unique_lock<std::mutex>& lk) {
+    if (pending_.empty()) return;
+    std::unique_lock send_lock(send_mutex_);  // before lk is let go: writes in swap order
+    sending_.clear();
+    pending_.swap(sending_);
+    first_ready_ns_.store(0, std::memory_order_relaxed);
+    lk.unlock();
+    send_bytes(sending_);
+    send_lock.unlock();  // before lk: the order the locks are taken in is mutex_, then send_mutex_
+    lk.lock();
 }
 
 void ReplyCourier::before_call() {
-    std::unique_lock lk(mutex_);
-    if (pending_.empty() || armed_ || !may_start_thread_) return;
-    if (Clock::now() - first_ready_ >= hold_) {
-        send_locked();
-        return;
+    if (!may_start_thread_) return;
+    const std::int64_t first = first_ready_ns_.load(std::memory_order_relaxed);
+    // Armed for these replies already? (Replies sent are followed by others, with a later
+    // first_ready_ns_, which need the timer again.) A timer set for replies the worker has
+    // sent since is not stopped: stopping it cost a second system call per batch, and the
+    // next batch sets it again long before it fires, or it fires once, for nothing.
+    if (first == 0 || armed_for_ == first) return;
+    if (!thread_.joinable()) {
+        timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+        if (timer_fd_ < 0) {
+            may_start_thread_ = false;  // no timer: the old rule
+            return;
+        }
+        thread_ = std::thread([this] { run(); });
     }
-    armed_ = true;
-    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
-    lk.unlock();
-    wake_.notify_one();
+    // steady_clock is CLOCK_MONOTONIC: the timer fires when the first reply has waited hold_.
+    const itimerspec at{{0, 0}, to_timespec(first + std::chrono::nanoseconds(hold_).count())};
+    ::timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &at, nullptr);
+    armed_for_ = first;
 }
 
 void ReplyCourier::after_call() {
-    if (may_start_thread_) return;  // the courier thread keeps the time
-    std::lock_guard g(mutex_);
-    if (!pending_.empty() && Clock::now() - first_ready_ >= hold_) send_locked();
+    // Replies of a long run of quick calls leave every hold_ from this thread; the courier
+    // only steps in for a call that runs long.
+    const std::int64_t first = first_ready_ns_.load(std::memory_order_relaxed);
+    if (first == 0 || now_ns() - first < std::chrono::nanoseconds(hold_).count()) return;
+    std::unique_lock lk(mutex_);
+    send_locked(lk);
 }
 
 void ReplyCourier::flush(std::string_view then) {
-    std::lock_guard g(mutex_);
-    send_locked();
-    send_bytes_locked(then);
+    std::unique_lock lk(mutex_);
+    send_locked(lk);
+    std::lock_guard send_guard(send_mutex_);
+    send_bytes(then);
 }
 
 void ReplyCourier::run() {
-    std::unique_lock lk(mutex_);
     for (;;) {
-        wake_.wait(lk, [this] { return stop_ || armed_; });
-        if (stop_) return;
-        // Armed: the replies leave at first_ready_ + hold_ unless the worker sent them
-        // (armed_ false again) before. A re-arm in between moves the deadline later.
-        while (armed_ && !stop_) {
-            const auto deadline = first_ready_ + hold_;
-            if (Clock::now() >= deadline) {
-                send_locked();
-                break;
-            }
-            wake_.wait_until(lk, deadline);
-        }
+        std::uint64_t expirations = 0;
+        const ssize_t n = ::read(timer_fd_, &expirations, sizeof expirations);
+        if (n < 0 && errno == EINTR) continue;
+        if (stop_.load(std::memory_order_relaxed) || n < 0) return;
+        // The first pending reply has waited hold_ while a call runs: it goes now. (The
+        // worker may have sent it meanwhile: then there is nothing, or a newer one, to send.)
+        std::unique_lock lk(mutex_);
+        send_locked(lk);
     }
 }
 
