@@ -93,7 +93,11 @@ public:
 
     /// The demangled name of the exception type thrown in the worker.
     [[nodiscard]] const std::string& type_name() const noexcept { return type_name_; }
-    /// The worker's backtrace at the throw, where it could be had; may be empty.
+    /// The traceback the worker wrote, the same text as the nested RemoteTraceback's
+    /// what(): the worker's pid, the function called and its argument types, the stack
+    /// of the latest `throw` expression the call's thread ran (no frames if it ran none,
+    /// as when the exception came from another thread through std::rethrow_exception),
+    /// then the type and what(). Empty only for a RemoteError made without one.
     [[nodiscard]] const std::string& remote_traceback() const noexcept { return remote_traceback_; }
 
 private:

@@ -5,7 +5,8 @@
 // runs in a worker, records the return addresses of the throwing thread.
 // Only the stack of a `throw` expression is captured this way: a rethrow, a
 // std::rethrow_exception, or a throw inside a library linked with its own
-// binding of __cxa_throw brings none (the traceback then has no frames).
+// binding of __cxa_throw records nothing: the traceback then shows the latest
+// `throw` this thread ran during the call, or no frames if it ran none.
 #pragma once
 
 #include <string>

@@ -55,7 +55,7 @@ class StateBase;
 
 /// Something that can finish a future on the thread waiting for it, before that thread
 /// parks: a process pool's express lane, whose reply the waiter itself takes out of
-/// shared memory (src/process/lane.hpp), so that no other thread has to be woken.
+/// shared memory (src/process/express_lane.hpp), so that no other thread has to be woken.
 class WaitHelper {
 public:
     virtual ~WaitHelper() = default;
