@@ -39,6 +39,7 @@
 #include <typeinfo>
 
 #include <cfutures/detail/futex.hpp>
+#include <cfutures/detail/pool_hooks.hpp>
 
 namespace cf::detail {
 
@@ -52,16 +53,6 @@ enum class FutureState : std::uint32_t {
 };
 
 class StateBase;
-
-/// Something that can finish a future on the thread waiting for it, before that thread
-/// parks: a process pool's express lane, whose reply the waiter itself takes out of
-/// shared memory (src/process/express_lane.hpp), so that no other thread has to be woken.
-class WaitHelper {
-public:
-    virtual ~WaitHelper() = default;
-    /// Tries, until the deadline or its own time budget, to finish `state`; may return early.
-    virtual void help(const StateBase& state, const Deadline& deadline) noexcept = 0;
-};
 
 /// Something to run when a future becomes done.
 class CallbackNode {
@@ -86,12 +77,6 @@ private:
     friend class StateBase;
     CallbackNode* next_ = nullptr;
     bool internal_;
-};
-
-/// An executor's intrusive queue link, owned by whichever queue holds the task. A base
-/// of StateBase, so that a queue's placeholder node need not be a whole task.
-struct QueueLink {
-    std::atomic<QueueLink*> next_in_queue{nullptr};
 };
 
 class StateBase : public QueueLink {
@@ -210,10 +195,6 @@ private:
     std::atomic<std::uint32_t> refs_{1};
     CallbackNode* callbacks_ = nullptr;  // newest first; guarded by LOCK
 };
-
-/// Set on a thread that has just woken threads blocked on a future (in a result() or
-/// exception() wait); a pool worker reads and clears it (see ThreadPoolCore::worker_main).
-inline thread_local bool tls_woke_sleepers = false;
 
 /// Reports an exception that escaped a done-callback (stderr unless a handler is set).
 void report_callback_error(const StateBase& state, std::exception_ptr error) noexcept;

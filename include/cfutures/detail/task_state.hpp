@@ -10,25 +10,10 @@
 #include <type_traits>
 #include <utility>
 
+#include <cfutures/detail/pool_hooks.hpp>
 #include <cfutures/detail/result_state.hpp>
 
 namespace cf::detail {
-
-/// Told, on the thread running a task, that the call has returned (or thrown) and
-/// its callable is gone, just before the future completes. A thread pool's worker
-/// uses it to count itself idle before anyone waiting on that future can submit
-/// again, so that the next submit reuses it rather than starting a thread.
-class CallReturnedHook {
-public:
-    virtual void call_returned() noexcept = 0;
-
-protected:
-    ~CallReturnedHook() = default;
-};
-
-/// Set by a worker right before TaskState::run(); each run takes it (and clears it,
-/// so that nothing run further down the same call sees it).
-inline thread_local CallReturnedHook* tls_call_returned_hook = nullptr;
 
 template <class T, class Call>
 class TaskState final : public ResultState<T> {
