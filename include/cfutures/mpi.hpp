@@ -20,25 +20,11 @@
 
 #include <mpi.h>
 
-#include <cstddef>
-#include <iterator>
 #include <memory>
 #include <optional>
-#include <ranges>
 #include <string>
-#include <type_traits>
-#include <utility>
-#include <vector>
 
-#include <cfutures/as_completed.hpp>
-#include <cfutures/detail/chrono.hpp>
-#include <cfutures/detail/chunk_outcomes.hpp>
-#include <cfutures/detail/map_args.hpp>
-#include <cfutures/detail/remote_call.hpp>
 #include <cfutures/detail/remote_executor.hpp>
-#include <cfutures/executor.hpp>
-#include <cfutures/future.hpp>
-#include <cfutures/map_result.hpp>
 #include <cfutures/remote_initializer.hpp>
 
 namespace cf::mpi {
