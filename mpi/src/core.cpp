@@ -1,8 +1,8 @@
-// The root side of the MPI executors: a manager thread that sends encoded
-// calls to worker ranks and completes futures from their replies. The same
-// shape as the process pool's manager; MPI has no readiness notification, so
-// it polls (with backoff) while calls are out and sleeps on a condition
-// variable when none are. Nor does Open MPI 4.1 report a dead peer: the
+// The root side of the MPI executors: the MPI transport of the remote manager
+// (src/remote/remote_manager.hpp), whose thread sends encoded calls to worker
+// ranks and completes futures from their replies. MPI has no readiness
+// notification, so it polls (with backoff) while calls are out and sleeps on a
+// condition variable when none are. Nor does Open MPI 4.1 report a dead peer: the
 // manager watches the workers on its own host itself (docs/mpi.md, section 2).
 #include <unistd.h>
 
@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -21,20 +22,16 @@
 #include <unordered_map>
 #include <vector>
 
-#include <cfutures/detail/call_book.hpp>
-#include <cfutures/detail/call_window.hpp>
-#include <cfutures/detail/type_name.hpp>
 #include <cfutures/errors.hpp>
 #include <cfutures/mpi.hpp>
 
+#include "remote/remote_manager.hpp"
 #include "runtime.hpp"
 
 namespace cf::mpi {
 namespace detail {
 
 namespace {
-using cf::detail::CancelHandshake;
-using cf::detail::CallBook;
 using cf::detail::CallWindow;
 using cf::detail::ReplyDecoder;
 using cf::detail::StateBase;
@@ -77,14 +74,6 @@ void release_world_workers() {
 }
 
 namespace {
-/// "Type: what()" of the exception being handled, whatever its type.
-std::string describe_current_exception_text() {
-    const std::exception_ptr e = std::current_exception();
-    return cf::detail::exception_type_name(e) + ": " + cf::detail::exception_message(e);
-}
-
-using Call = cf::detail::PendingCall;
-
 struct Send {
     MPI_Request request = MPI_REQUEST_NULL;
     std::string bytes;
@@ -108,10 +97,15 @@ enum class Ownership {
     comm,     // a duplicate of the user's communicator: say goodbye, then free it
 };
 
-class MPICore : public std::enable_shared_from_this<MPICore> {
+/// The largest call a batch item carries: MPI counts bytes in an int.
+constexpr std::size_t kMaxCallBytes =
+    static_cast<std::size_t>(std::numeric_limits<int>::max()) - sizeof(std::uint64_t) - sizeof(std::uint32_t);
+
+class MPICore final : public cf::detail::RemoteManager {
 public:
+    /// Started (start()) by its maker: the workers wait for its goodbye, calls or not.
     MPICore(MPI_Comm comm, std::vector<int> workers, Ownership ownership, std::string initializer)
-        : comm_(comm), ownership_(ownership), initializer_(std::move(initializer)) {
+        : RemoteManager(kMaxCallBytes), comm_(comm), ownership_(ownership), initializer_(std::move(initializer)) {
         for (int rank : workers) workers_.emplace_back(rank);
         batches_.resize(workers_.size());
         if (ownership_ == Ownership::world) {
@@ -120,14 +114,9 @@ public:
                 if (auto it = g_world_processes.find(w.rank); it != g_world_processes.end()) watch(w, it->second);
             }
         }
-        std::lock_guard g(mutex_);  // the manager may shut down (from a callback) at once
-        manager_ = std::thread([this] { manager_main(); });
-        cancel_.manager_started_locked(manager_.get_id());
     }
 
-    ~MPICore() {
-        shutdown(true, false);
-        if (manager_.joinable()) manager_.detach();  // dropped on the manager thread itself
+    ~MPICore() override {
         if (ownership_ == Ownership::world) {
             std::lock_guard g(g_world_mutex);
             g_world_claimed = false;
@@ -139,33 +128,6 @@ public:
     int num_workers() const noexcept {
         std::lock_guard g(mutex_);
         return shutdown_ ? 0 : static_cast<int>(workers_.size());
-    }
-
-    void submit(StateBase* state, std::string bytes, ReplyDecoder decode) {
-        std::unique_lock lk(mutex_);
-        cf::detail::refuse_if_closed<BrokenExecutor>(lk, broken_, shutdown_, state);
-        submitted_.push_back(Call{state, std::move(bytes), decode});
-        lk.unlock();
-        cv_.notify_one();
-    }
-
-    void shutdown(bool wait, bool cancel_futures) {
-        CancelHandshake::Request cancel;
-        {
-            std::lock_guard g(mutex_);
-            shutdown_ = true;
-            if (cancel_futures) cancel = cancel_.begin_locked(submitted_);
-        }
-        cv_.notify_one();
-        cancel_.complete(cancel, mutex_, book_);
-        if (!wait) return;
-        std::lock_guard jg(join_mutex_);
-        if (manager_.joinable() && manager_.get_id() != std::this_thread::get_id()) manager_.join();
-    }
-
-    void detach_if_self() {
-        std::lock_guard jg(join_mutex_);
-        if (manager_.joinable() && manager_.get_id() == std::this_thread::get_id()) manager_.detach();
     }
 
 private:
@@ -188,23 +150,28 @@ private:
         if (watchable(p)) w.process = p;
     }
 
-    void manager_main() {
-        try {
-            if (!initializer_.empty()) {
-                for (auto& w : workers_) post(w.rank, kTagInit, std::string(initializer_));
-            }
-            run_loop();
-        } catch (...) {
-            break_executor("the executor's manager failed: " + describe_current_exception_text());
-        }
-        cancel_.manager_gone(mutex_);  // every call is done or failed by now
-        try {
-            release_workers();
-        } catch (...) {
+    // ---- the transport's side of the remote manager ------------------------------
+
+    void wake() override { cv_.notify_one(); }
+
+    /// A worker's pid, when its death broke the executor; how it ended is its launcher's
+    /// to know (mpiexec's), not ours.
+    std::exception_ptr make_broken(const std::string& why) const override {
+        return std::make_exception_ptr(
+            BrokenExecutor("the MPI executor is not usable anymore: " + why, death_pid_, std::nullopt, std::nullopt));
+    }
+
+    void on_break(const std::exception_ptr&) override {
+        for (auto& w : workers_) {
+            w.in_flight.clear();
+            w.in_flight_bytes = 0;
         }
     }
 
-    void run_loop() {
+    void run_loop() override {
+        if (!initializer_.empty()) {
+            for (auto& w : workers_) post(w.rank, kTagInit, std::string(initializer_));
+        }
         Backoff backoff;
         for (;;) {
             bool progressed = take_submitted();
@@ -226,24 +193,6 @@ private:
                 backoff.pause();
             }
         }
-    }
-
-    bool take_submitted() {
-        std::deque<Call> fresh;
-        std::uint64_t cancel = 0;
-        {
-            std::lock_guard g(mutex_);
-            fresh.swap(submitted_);
-            shutting_down_ = shutdown_;
-            cancel = cancel_.pending_locked();
-        }
-        const bool any = !fresh.empty();
-        book_.enqueue(fresh);
-        if (cancel != 0) {  // shutdown(cancel_futures=true): what has not been sent
-            book_.cancel_queued();
-            cancel_.served(mutex_, cancel);
-        }
-        return any || cancel != 0;
     }
 
     Worker* pick_worker(CallWindow::Clock::time_point now) {
@@ -326,7 +275,7 @@ private:
             std::size_t pos = 0;
             std::uint64_t id = 0;
             std::string_view reply;
-            while (next_item(buf_, pos, id, reply)) complete(st.MPI_SOURCE, id, reply);
+            while (next_item(buf_, pos, id, reply)) complete_from(st.MPI_SOURCE, id, reply);
             if (pos != buf_.size()) {
                 break_executor("worker rank " + std::to_string(st.MPI_SOURCE) + " sent a cut batch of replies");
                 return any;
@@ -422,7 +371,8 @@ private:
         break_executor(*death);
     }
 
-    void complete(int source, std::uint64_t id, std::string_view reply) {
+    /// The window's record of the worker's reply, then the call's completion.
+    void complete_from(int source, std::uint64_t id, std::string_view reply) {
         for (auto& w : workers_) {
             if (w.rank != source) continue;
             auto pos = std::find_if(w.in_flight.begin(), w.in_flight.end(), [id](const auto& s) { return s.id == id; });
@@ -433,40 +383,7 @@ private:
             w.in_flight_bytes -= pos->bytes;
             w.in_flight.erase(pos);
         }
-        std::optional<Call> taken = book_.take(id);
-        if (!taken) return;  // failed already when the executor broke
-        Call& call = *taken;
-        try {
-            call.decode(call.state, reply);
-        } catch (...) {
-            // User load() code may throw anything. Broken first (so a submit after this future
-            // failed throws), then this running call fails too: it is no longer in the book.
-            const std::string why = "a result could not be decoded: " + describe_current_exception_text();
-            break_executor(why);
-            CallBook::fail(call.state, std::make_exception_ptr(BrokenExecutor("the MPI executor is not usable anymore: " + why)));
-            call.state->release();
-            return;
-        }
-        call.state->release();
-    }
-
-    /// Fails every unfinished call with BrokenExecutor; later submits throw it.
-    void break_executor(const std::string& why) {
-        const std::string message = "the MPI executor is not usable anymore: " + why;
-        {
-            std::lock_guard g(mutex_);
-            if (broken_.empty()) broken_ = message;
-            shutdown_ = true;
-            book_.enqueue(submitted_);  // failed below with the others
-        }
-        shutting_down_ = true;
-        // A worker's pid, when its death broke the executor; how it ended is its launcher's
-        // to know (mpiexec's), not ours.
-        book_.fail_all(std::make_exception_ptr(BrokenExecutor(message, death_pid_, std::nullopt, std::nullopt)));
-        for (auto& w : workers_) {
-            w.in_flight.clear();
-            w.in_flight_bytes = 0;
-        }
+        complete(id, reply);
     }
 
     /// Waits for the sends, then gives the workers back according to the ownership.
@@ -477,7 +394,14 @@ private:
     /// spawned job as a whole when one of its processes dies, so then no spawned worker is
     /// waited for, and the intercommunicator is freed rather than disconnected
     /// (MPI_Comm_disconnect with a dead child job can hang for ever, docs/mpi.md).
-    void release_workers() {
+    void release_workers() noexcept override {
+        try {
+            release_workers_or_throw();
+        } catch (...) {
+        }
+    }
+
+    void release_workers_or_throw() {
         finish_sends();
         const int farewell = ownership_ == Ownership::world ? kTagSync : kTagExit;
         for (auto& w : workers_) {
@@ -532,27 +456,23 @@ private:
     const std::string initializer_;
     std::vector<Worker> workers_;
 
-    mutable std::mutex mutex_;
-    std::condition_variable cv_;
-    std::deque<Call> submitted_;     // guarded by mutex_
-    bool shutdown_ = false;          // guarded by mutex_
-    CancelHandshake cancel_;         // guarded by mutex_
-    std::string broken_;             // guarded by mutex_
-    std::mutex join_mutex_;
-    std::thread manager_;
+    std::condition_variable cv_;  // the manager sleeps on it (with mutex_) when no call is out
 
     // The manager thread's own.
-    bool shutting_down_ = false;
     bool worker_died_ = false;                       // a watched worker is gone
     std::optional<std::string> broken_by_death_;     // found while receiving, not yet acted on
     std::optional<int> death_pid_;                   // the pid of the first worker found dead
     std::chrono::steady_clock::time_point next_watch_{};
-    CallBook book_;  // every unfinished call; those not sent yet, queued
     std::vector<std::string> batches_;  // dispatch()'s batch per worker, empty between turns
-    CallWindow window_;  // calls in flight per worker
     std::list<Send> sends_;
     std::string buf_;
 };
+
+std::shared_ptr<MPICore> started(MPI_Comm comm, std::vector<int> workers, Ownership ownership, std::string initializer) {
+    auto core = std::make_shared<MPICore>(comm, std::move(workers), ownership, std::move(initializer));
+    core->start();
+    return core;
+}
 
 void remote_submit(MPICore& core, StateBase* state, std::string call, ReplyDecoder decode) {
     core.submit(state, std::move(call), decode);
@@ -590,11 +510,6 @@ void warn_if_every_rank_runs_main() {
     });
 }
 
-int default_workers() {
-    const unsigned hw = std::thread::hardware_concurrency();
-    return hw ? static_cast<int>(hw) : 1;
-}
-
 std::shared_ptr<MPICore> make_pool_core(const MPIPoolOptions& options) {
     if (options.max_workers && *options.max_workers <= 0)
         throw std::invalid_argument("max_workers must be greater than 0, got " + std::to_string(*options.max_workers));
@@ -612,10 +527,10 @@ std::shared_ptr<MPICore> make_pool_core(const MPIPoolOptions& options) {
         const int n = options.max_workers ? std::min(*options.max_workers, size - 1) : size - 1;
         std::vector<int> ranks;
         for (int r = 1; r <= n; ++r) ranks.push_back(r);
-        return std::make_shared<MPICore>(MPI_COMM_WORLD, std::move(ranks), Ownership::world, options.initializer.bytes());
+        return started(MPI_COMM_WORLD, std::move(ranks), Ownership::world, options.initializer.bytes());
     }
     warn_if_every_rank_runs_main();
-    const int n = options.max_workers.value_or(default_workers());
+    const int n = options.max_workers.value_or(cf::detail::default_worker_count());
     const std::string exe = self_path();
     char flag[] = "--cfutures-mpi-worker";
     char* argv[] = {flag, nullptr};
@@ -631,7 +546,7 @@ std::shared_ptr<MPICore> make_pool_core(const MPIPoolOptions& options) {
     check(rc, "MPI_Comm_spawn");
     std::vector<int> ranks;
     for (int r = 0; r < n; ++r) ranks.push_back(r);
-    return std::make_shared<MPICore>(inter, std::move(ranks), Ownership::spawned, options.initializer.bytes());
+    return started(inter, std::move(ranks), Ownership::spawned, options.initializer.bytes());
 }
 
 }  // namespace
@@ -688,7 +603,7 @@ std::shared_ptr<detail::MPICore> make_comm_core(MPI_Comm comm, int root, const R
     for (int r = 0; r < size; ++r) {
         if (r != root) ranks.push_back(r);
     }
-    return std::make_shared<detail::MPICore>(dup, std::move(ranks), detail::Ownership::comm, initializer.bytes());
+    return detail::started(dup, std::move(ranks), detail::Ownership::comm, initializer.bytes());
 }
 }  // namespace
 

@@ -1,4 +1,5 @@
-// ProcessPoolExecutor's manager: one thread per pool that owns the workers.
+// ProcessPoolExecutor's transport: the remote manager (src/remote/remote_manager.hpp)
+// over worker processes, one manager thread per pool that owns them.
 //
 //   submit() ──► submitted_ (mutex) ──eventfd──► manager thread
 //                                                 │ CallBook (not yet sent: still cancellable)
@@ -29,6 +30,7 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -38,13 +40,11 @@
 #include <unordered_set>
 #include <vector>
 
-#include <cfutures/detail/call_book.hpp>
-#include <cfutures/detail/call_window.hpp>
-#include <cfutures/detail/type_name.hpp>
 #include <cfutures/errors.hpp>
 
+#include "../remote/remote_manager.hpp"
 #include "crash_report.hpp"
-#include "express_lane.hpp"
+#include "express_lanes.hpp"
 #include "frame_check.hpp"
 #include "launcher.hpp"
 #include "wire.hpp"
@@ -64,19 +64,6 @@ constexpr std::chrono::microseconds kPollBeforeBlocking{50};
 constexpr const char* kBrokenPrefix = "A child process terminated abruptly, the process pool is not usable anymore";
 
 [[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
-
-/// "Type: what()" of the exception being handled (any type, std::exception or not).
-std::string describe_current_exception_text() {
-    const std::exception_ptr e = std::current_exception();
-    return exception_type_name(e) + ": " + exception_message(e);
-}
-
-int default_process_count() {
-    const unsigned hw = std::thread::hardware_concurrency();
-    return hw ? static_cast<int>(hw) : 1;
-}
-
-using Call = PendingCall;
 
 struct Worker {
     pid_t pid = -1;
@@ -105,10 +92,11 @@ enum : std::uint64_t { kTagSocket = 0, kTagPidfd = 1, kTagWake = 2 };
 
 }  // namespace
 
-class ProcessPoolCore : public std::enable_shared_from_this<ProcessPoolCore> {
+class ProcessPoolCore final : public RemoteManager {
 public:
     explicit ProcessPoolCore(ProcessPoolOptions options)
-        : max_workers_(options.max_workers ? *options.max_workers : default_process_count()),
+        : RemoteManager(wire::kMaxPayload),
+          max_workers_(options.max_workers ? *options.max_workers : default_worker_count()),
           method_(options.start_method),
           max_tasks_(options.max_tasks_per_child.value_or(0)),
           initializer_(options.initializer.bytes()) {
@@ -135,73 +123,9 @@ public:
         ::epoll_ctl(epfd_, EPOLL_CTL_ADD, wake_fd_, &ev);
     }
 
-    ~ProcessPoolCore() {
+    ~ProcessPoolCore() override {
         ::close(epfd_);
         ::close(wake_fd_);
-    }
-
-    void submit(StateBase* state, std::string bytes, ReplyDecoder decode) {
-        if (bytes.size() > wire::kMaxPayload) {
-            state->release();
-            throw std::length_error("cfutures: the call encodes to " + std::to_string(bytes.size()) +
-                                    " bytes, more than a call can carry (4 GiB)");
-        }
-        std::unique_lock lk(mutex_);
-        if (broken_error_) {
-            // The exception the pool broke with: it says which worker ended, and how.
-            const auto error = broken_error_;
-            lk.unlock();
-            state->release();
-            std::rethrow_exception(error);
-        }
-        cf::detail::refuse_if_closed<BrokenProcessPool>(lk, broken_, shutdown_, state);
-        if (!manager_.joinable()) {
-            try {
-                // As Python, forked workers are all started up front, before the manager
-                // thread exists and before the parent grows more state; and from here, with
-                // submitters held on the lock, so that no thread of ours is inside the
-                // allocator at the fork (GCC 12's ThreadSanitizer does not make its
-                // allocator fork-safe: a forked worker could block on its lock forever).
-                if (method_ == StartMethod::Fork) {
-                    while (static_cast<int>(workers_.size()) < max_workers_) register_worker_locked(start_worker());
-                }
-                manager_ = std::thread([self = shared_from_this()] { self->manager_main(); });
-                cancel_.manager_started_locked(manager_.get_id());
-            } catch (...) {
-                lk.unlock();
-                state->release();
-                throw;
-            }
-        }
-        // An idle worker's express lane, unless calls submitted before wait for a worker
-        // (they would be overtaken).
-        if (submitted_.empty() && !calls_queued_.load(std::memory_order_relaxed)) {
-            for (const auto& lane : lanes_) {
-                if (lane->try_start(state, bytes, decode)) {
-                    state->set_wait_helper(lane);
-                    return;
-                }
-            }
-        }
-        const bool was_empty = submitted_.empty();
-        submitted_.push_back(Call{state, std::move(bytes), decode});
-        lk.unlock();
-        if (was_empty) wake();
-    }
-
-    void shutdown(bool wait, bool cancel_futures) {
-        CancelHandshake::Request cancel;
-        {
-            std::lock_guard g(mutex_);
-            shutdown_ = true;
-            if (cancel_futures) cancel = cancel_.begin_locked(submitted_);
-        }
-        wake();
-        cancel_.complete(cancel, mutex_, book_);
-        if (!wait) return;
-        // Callbacks run on the manager thread; one that shuts the pool down cannot join it.
-        std::lock_guard jg(join_mutex_);
-        if (manager_.joinable() && manager_.get_id() != std::this_thread::get_id()) manager_.join();
     }
 
     void signal_workers(int sig) {
@@ -218,12 +142,6 @@ public:
         shutdown(false, true);
     }
 
-    /// The destructor's half: a manager thread destroying its own executor lets itself go.
-    void detach_if_self() {
-        std::lock_guard jg(join_mutex_);
-        if (manager_.joinable() && manager_.get_id() == std::this_thread::get_id()) manager_.detach();
-    }
-
     int max_workers() const noexcept { return max_workers_; }
 
     std::vector<pid_t> worker_pids() const {
@@ -232,29 +150,49 @@ public:
     }
 
 private:
-    void wake() {
+    // ---- the transport's side of the remote manager ------------------------------
+
+    void wake() override {
         const std::uint64_t one = 1;
         [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
     }
 
-    // ---- the manager thread ---------------------------------------------------------
+    std::exception_ptr make_broken(const std::string& why) const override { return broken_pool(why); }
 
-    void manager_main() {
-        ::pthread_setname_np(::pthread_self(), "cfutures-mgr");
-        try {
-            run_loop();
-        } catch (...) {
-            break_pool("the pool's manager failed: " + describe_current_exception_text());
-        }
-        cancel_.manager_gone(mutex_);  // every call is done or failed by now
-        reap_all();
+    static std::exception_ptr broken_pool(const std::string& why) {
+        return std::make_exception_ptr(BrokenProcessPool(std::string(kBrokenPrefix) + ": " + why));
     }
 
-    void run_loop() {
+    /// As Python, forked workers are all started up front, before the manager thread
+    /// exists and before the parent grows more state; and from here, with submitters held
+    /// on the lock, so that no thread of ours is inside the allocator at the fork (GCC 12's
+    /// ThreadSanitizer does not make its allocator fork-safe: a forked worker could block
+    /// on its lock forever).
+    void before_manager_starts_locked() override {
+        if (method_ != StartMethod::Fork) return;
+        while (static_cast<int>(workers_.size()) < max_workers_) register_worker_locked(start_worker());
+    }
+
+    /// An idle worker's express lane.
+    bool try_express_locked(StateBase* state, const std::string& bytes, ReplyDecoder decode) override {
+        return lanes_.try_submit_locked(state, bytes, decode);
+    }
+
+    void on_break_locked() override {
+        for (pid_t pid : live_pids_) ::kill(pid, SIGKILL);
+    }
+
+    /// Submitters no longer reach the lanes (the pool is broken); their calls fail here,
+    /// outside the lock, because failing a future runs its callbacks.
+    void on_break(const std::exception_ptr& error) override { lanes_.fail_all(error); }
+
+    // ---- the manager thread ---------------------------------------------------------
+
+    void run_loop() override {
         std::vector<epoll_event> events(64);
         for (;;) {
             take_submitted();
-            if (!broken_here_.empty()) return;
+            if (broken_here()) return;
             lanes_wake_manager();
             dispatch();
             flush_all();
@@ -265,8 +203,8 @@ private:
                 if (errno == EINTR) continue;
                 throw_errno("cfutures: epoll_wait");
             }
-            for (int i = 0; i < n && broken_here_.empty(); ++i) handle_event(events[static_cast<std::size_t>(i)]);
-            if (!broken_here_.empty()) return;
+            for (int i = 0; i < n && !broken_here(); ++i) handle_event(events[static_cast<std::size_t>(i)]);
+            if (broken_here()) return;
         }
     }
 
@@ -282,30 +220,6 @@ private:
             if (n != 0) return n;
         } while (std::chrono::steady_clock::now() < until);
         return ::epoll_wait(epfd_, events.data(), size, -1);
-    }
-
-    void take_submitted() {
-        std::deque<Call> fresh;
-        std::uint64_t cancel = 0;
-        std::string lane_failure;
-        {
-            std::lock_guard g(mutex_);
-            fresh.swap(submitted_);
-            // Set under the lock: a submitter after this point sees it and queues behind them.
-            if (!fresh.empty()) calls_queued_.store(true, std::memory_order_relaxed);
-            shutting_down_ = shutdown_;
-            cancel = cancel_.pending_locked();
-            lane_failure = std::exchange(lane_failure_, {});
-        }
-        book_.enqueue(fresh);  // first: a break below fails them with the others
-        if (!lane_failure.empty()) {
-            break_pool(lane_failure);
-            return;
-        }
-        if (cancel != 0) {  // shutdown(cancel_futures=true): what has not been sent
-            book_.cancel_queued();
-            cancel_.served(mutex_, cancel);
-        }
     }
 
     Worker* pick_worker(CallWindow::Clock::time_point now) {
@@ -337,7 +251,7 @@ private:
                            w.in_flight.push_back({id, now});
                            if (max_tasks_ > 0 && ++w.sent >= max_tasks_) w.retiring = true;
                        });
-        if (!book_.has_queued()) calls_queued_.store(false, std::memory_order_relaxed);
+        note_queued();
     }
 
     Worker& spawn_worker() {
@@ -350,7 +264,7 @@ private:
     /// Lists a started worker's pid and lane for the submit side (under mutex_).
     void register_worker_locked(const Worker& w) {
         live_pids_.insert(w.pid);
-        if (w.lane) lanes_.push_back(w.lane);
+        if (w.lane) lanes_.add_locked(w.lane);
     }
 
     /// Starts a worker process and adds it to workers_; the caller registers it.
@@ -367,7 +281,13 @@ private:
         }
         ::close(sv[1]);
         std::shared_ptr<express::Lane> lane;
-        if (max_tasks_ == 0) lane = send_lane(sv[0]);
+        if (max_tasks_ == 0) {
+            // A lane's reply that cannot be decoded breaks the pool from the thread taking it.
+            lane = express::LaneSet::open(sv[0], wake_fd_, [weak = weak_from_this()](const std::string& why) {
+                if (auto core = weak.lock()) return core->break_from_elsewhere(why);
+                return broken_pool(why);
+            });
+        }
         const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
         if (pidfd < 0) {
             ::kill(pid, SIGKILL);
@@ -393,51 +313,10 @@ private:
         return w;
     }
 
-    /// Makes a worker's express lane and sends it its fds, as the first frame. Without a
-    /// lane (none could be made) the worker is served through the socket only.
-    std::shared_ptr<express::Lane> send_lane(int sock) noexcept {
-        try {
-            auto lane = std::make_shared<express::Lane>(
-                wake_fd_, [weak = weak_from_this()](const std::string& why) -> std::exception_ptr {
-                    if (auto core = weak.lock()) return core->lane_breaks_pool(why);
-                    return std::make_exception_ptr(BrokenProcessPool(std::string(kBrokenPrefix) + ": " + why));
-                });
-            std::string frame;
-            wire::append_frame(frame, wire::Kind::lane, 0, {});
-            const int fds[2] = {lane->memfd(), lane->worker_wake_fd()};
-            iovec iov{frame.data(), frame.size()};
-            alignas(cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
-            msghdr msg{};
-            msg.msg_iov = &iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = control;
-            msg.msg_controllen = sizeof control;
-            cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-            cm->cmsg_level = SOL_SOCKET;
-            cm->cmsg_type = SCM_RIGHTS;
-            cm->cmsg_len = CMSG_LEN(sizeof fds);
-            std::memcpy(CMSG_DATA(cm), fds, sizeof fds);
-            ssize_t n = -1;
-            do {
-                n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
-            } while (n < 0 && errno == EINTR);
-            if (n != static_cast<ssize_t>(frame.size())) return nullptr;  // the worker is gone: its pidfd says how
-            lane->forget_memfd();
-            return lane;
-        } catch (...) {
-            return nullptr;
-        }
-    }
-
-    /// Whether this thread waits for a lane to be freed (calls wait for a worker, or it
-    /// shuts down): then the thread that frees one wakes it. Set before the manager looks
-    /// at the lanes' owners (dispatch, graceful_exit_done), so that a lane freed after
-    /// that look sees it.
+    /// Whether the manager waits for a lane to be freed (see LaneSet::manager_waits).
     bool lanes_wake_manager() {
         const bool waiting = book_.has_queued() || shutting_down_;
-        for (auto& [key, w] : workers_) {
-            if (w.lane) w.lane->set_manager_waits(waiting);
-        }
+        lanes_.manager_waits(waiting);
         return waiting;
     }
 
@@ -448,19 +327,6 @@ private:
             if (w.lane && !w.retiring && !w.told_to_exit && w.in_flight.empty() && w.out_pos == w.out.size())
                 w.lane->offer();
         }
-    }
-
-    /// A reply taken from an express lane could not be decoded: the pool is broken now
-    /// (before that future fails); the manager fails the rest (take_submitted).
-    std::exception_ptr lane_breaks_pool(const std::string& why) {
-        const std::string message = std::string(kBrokenPrefix) + ": " + why;
-        {
-            std::lock_guard g(mutex_);
-            if (broken_.empty()) broken_ = message;
-            if (lane_failure_.empty()) lane_failure_ = why;
-        }
-        wake();
-        return std::make_exception_ptr(BrokenProcessPool(message));
     }
 
     void flush_all() {
@@ -530,11 +396,11 @@ private:
         auto check = [&w](const wire::Header& hd) {
             return check_worker_frame(hd, w.in_flight.empty() ? nullptr : &w.in_flight.front().id, w.lane.get());
         };
-        while (broken_here_.empty()) {
+        while (!broken_here()) {
             const auto next = w.in.next(h, payload, check, bad);
             if (next == wire::FrameReader::Next::none) break;
             if (next == wire::FrameReader::Next::bad) {
-                break_pool("worker " + std::to_string(w.pid) + " sent a corrupt frame (" + bad + ")");
+                break_executor("worker " + std::to_string(w.pid) + " sent a corrupt frame (" + bad + ")");
                 return open;
             }
             if (h.kind == wire::Kind::fatal) {
@@ -553,23 +419,7 @@ private:
             window_.record(w.in_flight.front().at, w.last_reply, now);
             w.last_reply = now;
             w.in_flight.pop_front();
-            std::optional<Call> taken = book_.take(h.id);
-            if (!taken) continue;  // failed already
-            Call& call = *taken;
-            try {
-                call.decode(call.state, payload);
-            } catch (...) {
-                // A result that cannot be decoded breaks the pool, as in CPython. User load()
-                // code may throw anything, not only std::exceptions. The pool is marked broken
-                // before this future fails, so a submit after it has failed throws; the call is
-                // RUNNING, so it fails through set_exception (abandon fails PENDING ones only).
-                const std::string why = "a result could not be decoded: " + describe_current_exception_text();
-                break_pool(why);
-                CallBook::fail(call.state, std::make_exception_ptr(BrokenProcessPool(std::string(kBrokenPrefix) + ": " + why)));
-                call.state->release();
-                return open;
-            }
-            call.state->release();
+            if (!complete(h.id, payload)) return open;
         }
         return open;
     }
@@ -585,13 +435,13 @@ private:
         }
         const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0 && w.in_flight.empty() &&
                            (!w.lane || !w.lane->busy()) && (w.retiring || w.told_to_exit);
-        if (!clean) {  // before close_worker: break_pool fails the call in this worker's lane too
+        if (!clean) {  // before close_worker: breaking fails the call in this worker's lane too
             const WorkerEnd end = describe_worker_end(w.pid, status, w.fatal, w.crash);
             // Made in a statement of its own: the temporary (whose message string the
             // exception_ptr's copy shares) is gone before any future fails.
             const auto error = std::make_exception_ptr(
                 BrokenProcessPool(std::string(kBrokenPrefix) + ": " + end.text, w.pid, end.exit_code, end.signal_number));
-            break_pool(end.text, error);
+            break_executor(error);
         }
         close_worker(key, w);
     }
@@ -603,7 +453,7 @@ private:
         ::close(w.pidfd);
         if (w.lane) {
             std::lock_guard g(mutex_);
-            std::erase(lanes_, w.lane);
+            lanes_.remove_locked(w.lane);
         }
         workers_.erase(key);
     }
@@ -627,39 +477,13 @@ private:
         return workers_.empty();
     }
 
-    /// Fails every unfinished call with BrokenProcessPool and stops every worker.
-    void break_pool(const std::string& why) {
-        const auto error = std::make_exception_ptr(BrokenProcessPool(std::string(kBrokenPrefix) + ": " + why));
-        break_pool(why, error);
-    }
-
-    /// As break_pool(why), failing the calls with `error` (a BrokenProcessPool that says more:
-    /// a worker's end).
-    void break_pool(const std::string& why, const std::exception_ptr& error) {
-        const std::string message = std::string(kBrokenPrefix) + ": " + why;
-        {
-            std::lock_guard g(mutex_);
-            if (broken_.empty()) broken_ = message;
-            if (!broken_error_) broken_error_ = error;
-            book_.enqueue(submitted_);  // failed below with the others
-            for (pid_t pid : live_pids_) ::kill(pid, SIGKILL);
-        }
-        broken_here_ = message;
-        book_.fail_all(error);
-        // Submitters no longer reach the lanes (the pool is broken); their calls fail here,
-        // outside the lock, because failing a future runs its callbacks.
-        for (auto& [key, w] : workers_) {
-            if (w.lane) w.lane->fail(error);
-        }
-    }
-
     /// Waits for every worker still alive (after a break they were SIGKILLed) so none is left a zombie.
-    void reap_all() {
+    void release_workers() noexcept override {
         for (auto& [key, w] : workers_) {
             {
                 std::lock_guard g(mutex_);
                 live_pids_.erase(w.pid);
-                if (!broken_here_.empty()) ::kill(w.pid, SIGKILL);
+                if (broken_here()) ::kill(w.pid, SIGKILL);
             }
             while (::waitpid(w.pid, nullptr, 0) < 0 && errno == EINTR) {
             }
@@ -674,29 +498,15 @@ private:
     const int max_tasks_;
     const std::string initializer_;
 
-    // Shared with submitters and shutdown callers.
-    mutable std::mutex mutex_;
-    std::deque<Call> submitted_;     // guarded by mutex_
-    bool shutdown_ = false;          // guarded by mutex_
-    CancelHandshake cancel_;         // guarded by mutex_
-    bool killing_ = false;           // guarded by mutex_
-    std::string broken_;             // guarded by mutex_
-    std::exception_ptr broken_error_;  // what a submit after the break throws; guarded by mutex_
+    // Shared with submitters, under mutex_.
+    bool killing_ = false;                 // guarded by mutex_
     std::unordered_set<pid_t> live_pids_;  // guarded by mutex_
-    std::vector<std::shared_ptr<express::Lane>> lanes_;  // the workers' express lanes; guarded by mutex_
-    std::atomic<bool> calls_queued_{false};  // the manager has calls waiting for a worker
-    std::string lane_failure_;  // why a lane's reply broke the pool; guarded by mutex_
-    std::mutex join_mutex_;
-    std::thread manager_;  // guarded by mutex_ (start) and join_mutex_ (join)
+    express::LaneSet lanes_;               // the workers' express lanes (see LaneSet::add_locked)
     int wake_fd_ = -1;
     int epfd_ = -1;
 
     // The manager thread's own.
-    bool shutting_down_ = false;
-    std::string broken_here_;
     std::uint64_t next_worker_key_ = 1;
-    CallBook book_;  // every unfinished call the manager knows; those not sent yet, queued
-    CallWindow window_;                              // calls in flight per worker
     std::unordered_map<std::uint64_t, Worker> workers_;
     char read_chunk_[64 * 1024];
 };
