@@ -42,10 +42,6 @@ namespace detail {
 /// The root side: talks to the workers from a manager thread. Defined in mpi/src.
 class MPICore;
 void remote_submit(MPICore& core, cf::detail::StateBase* state, std::string call, cf::detail::ReplyDecoder decode);
-
-/// Yields map() results as their calls complete (mpi4py's unordered=True).
-template <class R>
-class UnorderedResults;
 }  // namespace detail
 
 /// An executor whose workers are MPI processes. submit() and map() follow

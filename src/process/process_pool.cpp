@@ -16,12 +16,10 @@
 // socket; then every unfinished future fails with BrokenProcessPool.
 #include <cfutures/process_pool.hpp>
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,7 +44,7 @@
 #include "crash_report.hpp"
 #include "express_lanes.hpp"
 #include "frame_check.hpp"
-#include "launcher.hpp"
+#include "worker_start.hpp"
 #include "wire.hpp"
 
 namespace cf {
@@ -269,40 +267,18 @@ private:
 
     /// Starts a worker process and adds it to workers_; the caller registers it.
     Worker& start_worker() {
-        int sv[2];
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("cfutures: socketpair");
-        pid_t pid = -1;
-        try {
-            pid = launch_worker(method_, sv[1], sv[0], max_tasks_);
-        } catch (...) {
-            ::close(sv[0]);
-            ::close(sv[1]);
-            throw;
-        }
-        ::close(sv[1]);
-        std::shared_ptr<express::Lane> lane;
-        if (max_tasks_ == 0) {
-            // A lane's reply that cannot be decoded breaks the pool from the thread taking it.
-            lane = express::LaneSet::open(sv[0], wake_fd_, [weak = weak_from_this()](const std::string& why) {
-                if (auto core = weak.lock()) return core->break_from_elsewhere(why);
-                return broken_pool(why);
-            });
-        }
-        const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-        if (pidfd < 0) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, nullptr, 0);
-            ::close(sv[0]);
-            throw_errno("cfutures: pidfd_open");
-        }
-        ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
-        ::fcntl(sv[0], F_SETFL, ::fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+        // A lane's reply that cannot be decoded breaks the pool from the thread taking it.
+        auto break_pool = [weak = weak_from_this()](const std::string& why) {
+            if (auto core = weak.lock()) return core->break_from_elsewhere(why);
+            return broken_pool(why);
+        };
+        StartedWorker started = start_worker_process(method_, max_tasks_, wake_fd_, break_pool);
         const std::uint64_t key = next_worker_key_++;
         Worker& w = workers_[key];
-        w.pid = pid;
-        w.sock = sv[0];
-        w.pidfd = pidfd;
-        w.lane = std::move(lane);
+        w.pid = started.pid;
+        w.sock = started.sock;
+        w.pidfd = started.pidfd;
+        w.lane = std::move(started.lane);
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.u64 = key * 4 + kTagSocket;
