@@ -24,13 +24,13 @@
 #include <thread>
 #include <vector>
 
+#include "../posix_error.hpp"
+
 extern char** environ;
 
 namespace cf::detail {
 
 namespace {
-
-[[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
 
 /// The fd number a started process finds its socket on.
 constexpr int kChildFd = 3;
