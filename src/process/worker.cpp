@@ -25,6 +25,7 @@
 #include "express_lane.hpp"
 #include "throw_stack.hpp"
 #include "launcher.hpp"
+#include "fd_passing.hpp"
 #include "wire.hpp"
 
 namespace cf {
@@ -98,30 +99,12 @@ bool write_all(int fd, const char* data, std::size_t size) noexcept {
 long read_some(int fd, std::string& out, std::vector<int>& fds, bool wait) {
     // Read into a fixed buffer and append: growing the string first would zero-fill it on every read.
     static thread_local char chunk[64 * 1024];
-    for (;;) {
-        iovec iov{chunk, sizeof chunk};
-        alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))];
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        const ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | (wait ? 0 : MSG_DONTWAIT));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && !wait && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
-        if (n <= 0) return -1;
-        for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-            if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
-            const std::size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-            for (std::size_t i = 0; i < count; ++i) {
-                int passed = -1;
-                std::memcpy(&passed, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-                fds.push_back(passed);
-            }
-        }
-        out.append(chunk, static_cast<std::size_t>(n));
-        return static_cast<long>(n);
-    }
+    // Room for the two fds of an express lane, the most the pool ever passes at once.
+    const ssize_t n = receive_with_fds(fd, chunk, sizeof chunk, fds, /*max_fds=*/2, wait ? 0 : MSG_DONTWAIT);
+    if (n < 0 && !wait && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+    if (n <= 0) return -1;
+    out.append(chunk, static_cast<std::size_t>(n));
+    return static_cast<long>(n);
 }
 
 }  // namespace wire
