@@ -12,6 +12,7 @@
 
 #include "runtime.hpp"
 #include "worker_runtime/reply_courier.hpp"
+#include "worker_runtime/run_call.hpp"
 
 namespace cf::mpi::detail {
 

@@ -18,6 +18,7 @@
 
 #include "../posix_error.hpp"
 #include "wire.hpp"
+#include "wire_io.hpp"
 
 namespace cf::detail::express {
 
