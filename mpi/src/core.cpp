@@ -27,7 +27,11 @@
 #include <cfutures/errors.hpp>
 #include <cfutures/mpi.hpp>
 
-#include "runtime.hpp"
+#include "backoff.hpp"
+#include "mpi_init.hpp"
+#include "process_watch.hpp"
+#include "protocol.hpp"
+#include "serving.hpp"
 
 namespace cf::mpi {
 namespace detail {
