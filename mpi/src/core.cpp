@@ -25,9 +25,13 @@
 #include <cfutures/errors.hpp>
 #include <cfutures/mpi.hpp>
 
+#include "backoff.hpp"
 #include "core.hpp"
+#include "mpi_init.hpp"
+#include "process_watch.hpp"
+#include "protocol.hpp"
 #include "remote/remote_manager.hpp"
-#include "runtime.hpp"
+#include "serving.hpp"
 
 namespace cf::mpi::detail {
 

@@ -14,7 +14,8 @@
 #include <cfutures/mpi.hpp>
 
 #include "core.hpp"
-#include "runtime.hpp"
+#include "mpi_init.hpp"
+#include "serving.hpp"
 
 namespace cf::mpi {
 namespace detail {

@@ -10,8 +10,13 @@
 
 #include <cfutures/detail/remote_call.hpp>
 
-#include "runtime.hpp"
+#include "backoff.hpp"
+#include "mpi_init.hpp"
+#include "process_watch.hpp"
+#include "protocol.hpp"
+#include "serving.hpp"
 #include "worker_runtime/reply_courier.hpp"
+#include "worker_runtime/run_call.hpp"
 
 namespace cf::mpi::detail {
 
@@ -75,6 +80,11 @@ void serve_batch(MPI_Comm comm, int root, std::string_view batch, ReplyCourier& 
 }
 
 }  // namespace
+
+bool world_pool_active() noexcept {
+    const char* v = std::getenv("CFUTURES_MPI_POOL");
+    return v && *v && std::string(v) != "0";
+}
 
 void serve(MPI_Comm comm, int root) {
     // Who this worker is, so that a root on the same host can notice its death (docs/mpi.md).

@@ -16,7 +16,9 @@
 #include <cfutures/detail/futex.hpp>
 #include <cfutures/detail/type_name.hpp>
 
+#include "../posix_error.hpp"
 #include "wire.hpp"
+#include "wire_io.hpp"
 
 namespace cf::detail::express {
 
@@ -31,8 +33,6 @@ constexpr auto kWorkerSpin = std::chrono::microseconds(100);
 // How long a reply nobody spins for waits in the lane before the worker tells the manager:
 // its caller is usually about to call result() (see the header).
 constexpr auto kNotifyAfter = std::chrono::microseconds(20);
-
-[[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
 
 void write_one(int fd) noexcept {
     const std::uint64_t one = 1;

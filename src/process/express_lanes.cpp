@@ -1,11 +1,8 @@
 #include "express_lanes.hpp"
 
-#include <sys/socket.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 
+#include "fd_passing.hpp"
 #include "wire.hpp"
 
 namespace cf::detail::express {
@@ -16,23 +13,7 @@ std::shared_ptr<Lane> LaneSet::open(int sock, int manager_wake_fd, Lane::BreakPo
         std::string frame;
         wire::append_frame(frame, wire::Kind::lane, 0, {});
         const int fds[2] = {lane->memfd(), lane->worker_wake_fd()};
-        iovec iov{frame.data(), frame.size()};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof fds);
-        std::memcpy(CMSG_DATA(cm), fds, sizeof fds);
-        ssize_t n = -1;
-        do {
-            n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
-        } while (n < 0 && errno == EINTR);
-        if (n != static_cast<ssize_t>(frame.size())) return nullptr;
+        if (!send_with_fds(sock, frame.data(), frame.size(), fds)) return nullptr;
         lane->forget_memfd();
         return lane;
     } catch (...) {

@@ -24,13 +24,14 @@
 #include <thread>
 #include <vector>
 
+#include "../posix_error.hpp"
+#include "fd_passing.hpp"
+
 extern char** environ;
 
 namespace cf::detail {
 
 namespace {
-
-[[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
 
 /// The fd number a started process finds its socket on.
 constexpr int kChildFd = 3;
@@ -179,23 +180,8 @@ private:
     }
 
     bool send_request(int worker_fd, int max_tasks) {
-        msghdr msg{};
-        iovec iov{&max_tasks, sizeof max_tasks};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(cm), &worker_fd, sizeof(int));
-        for (;;) {
-            const ssize_t n = ::sendmsg(control_, &msg, MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR) continue;
-            return n == static_cast<ssize_t>(sizeof max_tasks);
-        }
+        const int fds[1] = {worker_fd};
+        return send_with_fds(control_, &max_tasks, sizeof max_tasks, fds);
     }
 
     std::mutex mutex_;
@@ -219,20 +205,11 @@ void forget_after_fork() noexcept {
 void run_fork_server(int control_fd) noexcept {
     for (;;) {
         int max_tasks = 0;
-        msghdr msg{};
-        iovec iov{&max_tasks, sizeof max_tasks};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        const ssize_t n = ::recvmsg(control_fd, &msg, MSG_CMSG_CLOEXEC);
-        if (n < 0 && errno == EINTR) continue;
+        std::vector<int> passed;
+        const ssize_t n = receive_with_fds(control_fd, &max_tasks, sizeof max_tasks, passed, /*max_fds=*/1);
         if (n <= 0) ::_exit(0);  // the program is gone
-        cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-        if (!cm || cm->cmsg_type != SCM_RIGHTS) ::_exit(1);
-        int worker_fd = -1;
-        std::memcpy(&worker_fd, CMSG_DATA(cm), sizeof(int));
+        if (passed.empty()) ::_exit(1);
+        const int worker_fd = passed[0];
         const pid_t parent = ::getppid();
         // CLONE_PARENT: the worker becomes a child of the program (our parent), which
         // can then wait for it and read its exit status directly.

@@ -24,4 +24,8 @@ pid_t launch_worker(StartMethod method, int worker_fd, int pool_fd, int max_task
 /// have threads (rather than exec'd, or forked by the single-threaded fork server).
 [[noreturn]] void run_worker(int fd, int max_tasks, bool forked_from_the_program) noexcept;
 
+/// The fork server's loop (launcher.cpp): forks a worker for each request on
+/// `control_fd` until the program is gone. Never returns.
+void run_fork_server(int control_fd) noexcept;
+
 }  // namespace cf::detail

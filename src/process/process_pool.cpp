@@ -40,6 +40,7 @@
 
 #include <cfutures/errors.hpp>
 
+#include "../posix_error.hpp"
 #include "../remote/remote_manager.hpp"
 #include "crash_report.hpp"
 #include "express_lanes.hpp"
@@ -61,7 +62,6 @@ constexpr std::chrono::microseconds kPollBeforeBlocking{50};
 
 constexpr const char* kBrokenPrefix = "A child process terminated abruptly, the process pool is not usable anymore";
 
-[[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
 
 struct Worker {
     pid_t pid = -1;

@@ -6,7 +6,6 @@
 #include <cstring>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace cf::detail::wire {
 
@@ -90,12 +89,5 @@ private:
     std::string buf_;
     std::size_t pos_ = 0;
 };
-
-/// Blocking helpers for the worker side.
-bool write_all(int fd, const char* data, std::size_t size) noexcept;
-/// Reads what is available (blocking for at least one byte unless `wait` is false) into
-/// `out`, keeping fds passed with it (SCM_RIGHTS) in `fds`. Returns the bytes read
-/// (0 when `wait` is false and nothing was there), or -1 at EOF or error.
-long read_some(int fd, std::string& out, std::vector<int>& fds, bool wait = true);
 
 }  // namespace cf::detail::wire

@@ -1,134 +1,31 @@
-// The worker process: its main loop, and how a re-started program (Spawn,
-// ForkServer) becomes a worker or a fork server before main runs.
-#include <execinfo.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
+// The process pool's worker: its main loop, which reads frames from the pool's
+// socket and calls from its express lane, runs them and sends the replies.
+//
+// What runs a call is shared with the MPI workers (src/worker_runtime/), the
+// socket I/O is in wire_io.cpp, and how a re-started program gets here before
+// main is in takeover.cpp.
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <csignal>
-#include <cstdlib>
-#include <cstring>
-#include <mutex>
+#include <exception>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <cfutures/detail/remote_call.hpp>
-#include <cfutures/detail/type_name.hpp>
 
-#include "../symbolize.hpp"
 #include "../worker_runtime/reply_courier.hpp"
+#include "../worker_runtime/run_call.hpp"
 #include "crash_report.hpp"
 #include "express_lane.hpp"
-#include "throw_stack.hpp"
 #include "launcher.hpp"
+#include "takeover.hpp"
 #include "wire.hpp"
+#include "wire_io.hpp"
 
-namespace cf {
-
-namespace {
-bool g_is_worker = false;  // set once this process has become a worker (or fork server)
-
-/// Whether the launcher started this program as a worker or fork server: what the
-/// program's static initializers, which run before the takeover, can go by.
-bool started_as_worker() noexcept {
-    const char* role = std::getenv("CFUTURES_ROLE");
-    return role && (std::strncmp(role, "worker:", 7) == 0 || std::strncmp(role, "forkserver:", 11) == 0);
-}
-}  // namespace
-
-bool is_worker_process() noexcept { return g_is_worker || started_as_worker(); }
-
-namespace detail {
+namespace cf::detail {
 
 namespace {
-
-/// The name of the function a call runs, looked up once per function: a worker that
-/// throws from the same function again pays a hash lookup, not a symbol-table search.
-std::string name_of_call(const CallName& call) {
-    if (!call.code) return call.callable ? demangle(*call.callable) : std::string("an unknown callable");
-    static std::mutex mutex;
-    static std::unordered_map<const void*, std::string> names;
-    std::lock_guard g(mutex);
-    auto [it, fresh] = names.try_emplace(call.code);
-    if (fresh) {
-        it->second = function_name(call.code);
-        if (it->second.empty()) it->second = "a function of type " + demangle(*call.callable);  // no symbol: stripped
-    }
-    return it->second;
-}
-
-}  // namespace
-
-RaisedInfo describe_current_exception(const CallName& call) {
-    const auto e = std::current_exception();
-    RaisedInfo info{exception_type_name(e), exception_message(e), {}};
-    info.traceback = "Traceback (worker process " + std::to_string(::getpid()) + ", in a call of " + name_of_call(call) +
-                     " with arguments " + (call.arguments ? call.arguments() : std::string("(?)")) + "):\n" +
-                     throw_stack_text() + info.type_name + ": " + info.what + "\n";
-    return info;
-}
-
-void run_encoded_call(std::string_view call, std::string& reply) {
-    Decoder d(call);
-    CodeRef ref;
-    d(ref);
-    auto* invoke = code_from_ref<void(Decoder&, std::string&)>(ref);
-    invoke(d, reply);
-}
-
-namespace wire {
-
-bool write_all(int fd, const char* data, std::size_t size) noexcept {
-    while (size > 0) {
-        const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        data += n;
-        size -= static_cast<std::size_t>(n);
-    }
-    return true;
-}
-
-long read_some(int fd, std::string& out, std::vector<int>& fds, bool wait) {
-    // Read into a fixed buffer and append: growing the string first would zero-fill it on every read.
-    static thread_local char chunk[64 * 1024];
-    for (;;) {
-        iovec iov{chunk, sizeof chunk};
-        alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))];
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        const ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | (wait ? 0 : MSG_DONTWAIT));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && !wait && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
-        if (n <= 0) return -1;
-        for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-            if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
-            const std::size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-            for (std::size_t i = 0; i < count; ++i) {
-                int passed = -1;
-                std::memcpy(&passed, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-                fds.push_back(passed);
-            }
-        }
-        out.append(chunk, static_cast<std::size_t>(n));
-        return static_cast<long>(n);
-    }
-}
-
-}  // namespace wire
-
-namespace {
-
-std::string describe(const std::exception_ptr& e) { return exception_type_name(e) + ": " + exception_message(e); }
 
 /// Whether this build's allocator survives a fork taken while another thread held its
 /// lock: GCC 12's ASan and TSan allocators have no fork handlers, so a worker forked
@@ -159,7 +56,7 @@ void refuse_oversized(ReplyCourier& courier, const std::string& reply) noexcept 
 }  // namespace
 
 void run_worker(int fd, int max_tasks, bool forked_from_the_program) noexcept {
-    g_is_worker = true;
+    mark_worker_process();
     std::signal(SIGPIPE, SIG_IGN);
     install_crash_reporter(fd);
     wire::FrameReader reader;
@@ -178,7 +75,7 @@ void run_worker(int fd, int max_tasks, bool forked_from_the_program) noexcept {
     // What a call whose bytes cannot be decoded (or an initializer that raises) ends with.
     auto fail_call = [&](wire::Kind kind) {
         const char* what = kind == wire::Kind::init ? "could not decode the initializer: " : "could not decode a call: ";
-        die_with(courier, what + describe(std::current_exception()), 3);
+        die_with(courier, what + describe_exception(std::current_exception()), 3);
     };
     for (;;) {
         // Socket first (the initializer comes that way, before any lane call), then the lane.
@@ -251,30 +148,4 @@ void run_worker(int fd, int max_tasks, bool forked_from_the_program) noexcept {
     }
 }
 
-void run_fork_server(int control_fd) noexcept;
-
-namespace {
-
-/// Takes over a re-started program before main: CFUTURES_ROLE=worker:<fd>:<max_tasks>:<ppid>
-/// or forkserver:<fd>:0:<ppid>. Runs after the program's own static initializers,
-/// because the library is linked after the program's object files.
-__attribute__((constructor)) void become_worker_if_asked() {
-    const char* role = std::getenv("CFUTURES_ROLE");
-    if (!role) return;
-    char kind[16] = {};
-    int fd = -1;
-    int max_tasks = 0;
-    long ppid = 0;
-    if (std::sscanf(role, "%15[a-z]:%d:%d:%ld", kind, &fd, &max_tasks, &ppid) != 4) return;
-    ::unsetenv("CFUTURES_ROLE");
-    g_is_worker = true;
-    // Die with the program: our parent is its launcher thread, which lives as long as it.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != static_cast<pid_t>(ppid)) ::_exit(0);
-    if (std::strcmp(kind, "forkserver") == 0) run_fork_server(fd);
-    run_worker(fd, max_tasks, /*forked_from_the_program=*/false);
-}
-
-}  // namespace
-}  // namespace detail
-}  // namespace cf
+}  // namespace cf::detail

@@ -10,13 +10,10 @@
 #include <cerrno>
 #include <system_error>
 
+#include "../posix_error.hpp"
 #include "launcher.hpp"
 
 namespace cf::detail {
-
-namespace {
-[[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
-}  // namespace
 
 StartedWorker start_worker_process(StartMethod method, int max_tasks, int manager_wake_fd,
                                    express::Lane::BreakPool break_pool) {

@@ -499,8 +499,4 @@ void complete_chunk(StateBase* state, std::string_view reply) {
 /// Completes a state from reply bytes; instantiated per result type.
 using ReplyDecoder = void (*)(StateBase* state, std::string_view reply);
 
-/// Runs one encoded call in this process (the worker's side of the protocol).
-/// Throws when the call cannot be decoded.
-void run_encoded_call(std::string_view call, std::string& reply);
-
 }  // namespace cf::detail

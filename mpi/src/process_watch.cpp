@@ -1,4 +1,5 @@
-#include "runtime.hpp"
+// See process_watch.hpp.
+#include "process_watch.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -7,10 +8,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
-#include <mutex>
 #include <optional>
 #include <sstream>
-#include <stdexcept>
 
 namespace cf::mpi::detail {
 
@@ -82,35 +81,7 @@ std::string host_name() {
     ::gethostname(name, sizeof name - 1);
     return name;
 }
-
-void finalize_at_exit() {
-    int finalized = 0;
-    MPI_Finalized(&finalized);
-    if (!finalized) MPI_Finalize();
-}
 }  // namespace
-
-void ensure_initialized() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        int initialized = 0;
-        MPI_Initialized(&initialized);
-        if (initialized) return;
-        // Spawning more workers than cores must just work (Open MPI refuses by default).
-        ::setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", /*overwrite=*/0);
-        int provided = 0;
-        check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
-        std::atexit(finalize_at_exit);
-    });
-}
-
-void check(int rc, const char* call) {
-    if (rc == MPI_SUCCESS) return;
-    char text[MPI_MAX_ERROR_STRING];
-    int len = 0;
-    MPI_Error_string(rc, text, &len);
-    throw std::runtime_error(std::string("cfutures: ") + call + " failed: " + std::string(text, static_cast<std::size_t>(len)));
-}
 
 ProcessId this_process() {
     ProcessId p;
@@ -151,11 +122,6 @@ bool process_gone(const ProcessId& p) {
     const auto stat = read_stat(std::to_string(p.pid), gone);
     if (!stat) return gone;  // otherwise unreadable: no proof of death
     return stat->state == 'Z' || stat->state == 'X' || stat->start_time != p.start_time;
-}
-
-bool world_pool_active() noexcept {
-    const char* v = std::getenv("CFUTURES_MPI_POOL");
-    return v && *v && std::string(v) != "0";
 }
 
 }  // namespace cf::mpi::detail
