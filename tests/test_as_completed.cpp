@@ -1,22 +1,10 @@
-// Port of CPython's Lib/test/test_concurrent_futures/test_as_completed.py,
-// thread-pool variant (suite ThreadPoolAsCompletedTest, 5 workers as in
-// util.ExecutorMixin), followed by tests of what only the C++ API has
-// (suite AsCompletedCppTests).
-//
-// Adapted:
-//  * test_future_times_out: the future that must not complete in time waits
-//    on an event (set after each subtest) instead of sleeping 1 s.
-//  * test_duplicate_futures: the future waits on an event set after
-//    as_completed() is called (Python sleeps 2 s); itertools.repeat(f, 3) is
-//    a transform view yielding f three times (an arbitrary range).
-//  * test_free_reference_yielded_future: Python checks with weakref that the
-//    generator drops a future once yielded. A C++ future cannot be watched by
-//    a weak reference, but its result can: the futures hold shared_ptr<int>
-//    results and a std::weak_ptr to each result must expire once the test
-//    drops its own handle. The cancelled future has no result to watch.
-// Left out: the InterpreterPool and ProcessPool{Fork,Forkserver,Spawn}
-// variants (no such executors yet; InterpreterPoolExecutor has no C++
-// counterpart at all).
+// CPython's Lib/test/test_concurrent_futures/test_as_completed.py: AsCompletedTests
+// (as_completed_contract.hpp) run on every executor of this library as CPython's
+// create_executor_tests does, as
+// AsCompletedTests.<case><cf_contract::{ThreadPool,ProcessPoolFork,ProcessPoolSpawn,ProcessPoolForkServer}>
+// (tests/mpi/test_mpi.cpp runs them on the MPI executors); then what only the C++ API
+// has (suite AsCompletedCppTests). CPython's InterpreterPool variant has no C++
+// counterpart.
 
 #include <gtest/gtest.h>
 
@@ -35,19 +23,16 @@
 
 #include <cfutures/cfutures.hpp>
 
+#include "as_completed_contract.hpp"
 #include "executor_test_util.hpp"
 #include "test_util.hpp"
 
 using namespace std::chrono_literals;
-using cf_test::CANCELLED_AND_NOTIFIED_FUTURE;
-using cf_test::create_finished_future;
-using cf_test::create_future;
 using cf_test::EXCEPTION_FUTURE;
-using cf_test::PENDING_FUTURE;
-using cf_test::RUNNING_FUTURE;
-using cf_test::State;
 using cf_test::SUCCESSFUL_FUTURE;
 using cf_test::what_of;
+
+INSTANTIATE_TYPED_TEST_SUITE_P(AsCompletedTests, AsCompletedTests, cf_contract::LocalExecutors);
 
 namespace {
 
@@ -58,163 +43,7 @@ constexpr auto kShortTimeout = 30s;  // support.SHORT_TIMEOUT
 
 int mul(int x, int y) { return x * y; }
 
-int wait_event(cf_test::Event& e) { return e.wait() ? 1 : 0; }
-
-/// Polls `pred` for up to `limit`: for things another thread finishes shortly.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 10000ms) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > end) return false;
-        std::this_thread::sleep_for(1ms);
-    }
-    return true;
-}
-
 }  // namespace
-
-class ThreadPoolAsCompletedTest : public testing::Test {
-protected:
-    void TearDown() override {
-        event.set();
-        executor.shutdown(/*wait=*/true);
-    }
-
-    cf_test::Event event;  // declared before the executor: outlives the tasks waiting on it
-    cf::ThreadPoolExecutor executor{5};
-};
-
-// ============================================================================
-// ThreadPoolAsCompletedTest: CPython's AsCompletedTests
-// ============================================================================
-
-TEST_F(ThreadPoolAsCompletedTest, test_no_timeout) {
-    auto future1 = executor.submit(mul, 2, 21);
-    auto future2 = executor.submit(mul, 7, 6);
-    auto cancelled_and_notified = CANCELLED_AND_NOTIFIED_FUTURE();
-    auto exception_future = EXCEPTION_FUTURE();
-    auto successful = SUCCESSFUL_FUTURE();
-
-    FutureSet completed;
-    int yielded = 0;
-    for (cf::Future<int> f :
-         cf::as_completed(std::vector{cancelled_and_notified, exception_future, successful, future1, future2})) {
-        EXPECT_TRUE(f.done());
-        completed.insert(f);
-        ++yielded;
-    }
-    EXPECT_EQ(completed, (FutureSet{cancelled_and_notified, exception_future, successful, future1, future2}));
-    EXPECT_EQ(yielded, 5);
-}
-
-TEST_F(ThreadPoolAsCompletedTest, test_future_times_out) {
-    // Test as_completed timing out before completing its final future.
-    const FutureSet already_completed{CANCELLED_AND_NOTIFIED_FUTURE(), EXCEPTION_FUTURE(), SUCCESSFUL_FUTURE()};
-    const auto short_timeout = 100ms;
-    for (auto timeout : {0ms, short_timeout}) {
-        SCOPED_TRACE("timeout " + std::to_string(timeout.count()) + " ms");
-        cf_test::Event never_in_time;
-        FutureSet completed_futures;
-        auto future = executor.submit(wait_event, std::ref(never_in_time));
-
-        FutureSet all = already_completed;
-        all.insert(future);
-        bool timed_out = false;
-        const auto start = std::chrono::steady_clock::now();
-        try {
-            for (cf::Future<int> f : cf::as_completed(all, timeout)) completed_futures.insert(f);
-        } catch (const cf::TimeoutError&) {
-            timed_out = true;
-        }
-        EXPECT_TRUE(timed_out);
-        EXPECT_GE(std::chrono::steady_clock::now() - start, timeout);
-
-        // Check that `future` wasn't completed.
-        EXPECT_EQ(completed_futures, already_completed);
-        never_in_time.set();
-        EXPECT_EQ(future.result(kShortTimeout), 1);
-    }
-}
-
-TEST_F(ThreadPoolAsCompletedTest, test_duplicate_futures) {
-    // Issue 20367. Duplicate futures should not raise exceptions or give
-    // duplicate responses.
-    // Issue #31641: accept arbitrary iterables.
-    auto future1 = executor.submit(wait_event, std::ref(event));
-    auto repeat3 = std::views::iota(0, 3) | std::views::transform([&](int) { return future1; });
-    auto range = cf::as_completed(repeat3);  // future1 is still pending here
-    event.set();
-    std::vector<cf::Future<int>> completed;
-    for (cf::Future<int> f : range) completed.push_back(f);
-    ASSERT_EQ(completed.size(), 1u);
-    EXPECT_EQ(completed[0], future1);
-}
-
-TEST_F(ThreadPoolAsCompletedTest, test_free_reference_yielded_future) {
-    // Issue #14406: the range should not keep references to finished futures.
-    using P = std::shared_ptr<int>;
-    std::vector<cf::Future<P>> futures_list(8);  // 8 new, pending futures
-    futures_list.push_back(create_future<P>(State::CANCELLED_AND_NOTIFIED));
-    futures_list.push_back(create_finished_future(std::make_shared<int>(42)));
-    auto remove = [&](const cf::Future<P>& f) {
-        auto it = std::find(futures_list.begin(), futures_list.end(), f);
-        ASSERT_NE(it, futures_list.end());
-        futures_list.erase(it);
-    };
-
-    int yielded = 0;
-    bool timed_out = false;
-    try {
-        auto range = cf::as_completed(futures_list, 0s);
-        for (auto it = range.begin(); it != range.end(); ++it) {
-            std::weak_ptr<int> wr;
-            bool has_result = false;
-            {
-                cf::Future<P> future = *it;
-                remove(future);
-                if (!future.cancelled()) {
-                    wr = future.result();
-                    has_result = true;
-                }
-            }  // del future
-            if (has_result) {
-                EXPECT_TRUE(wr.expired());
-            }
-            ++yielded;
-        }
-    } catch (const cf::TimeoutError&) {
-        timed_out = true;
-    }
-    EXPECT_TRUE(timed_out);
-    EXPECT_EQ(yielded, 2);
-    ASSERT_EQ(futures_list.size(), 8u);
-
-    futures_list[0].set_result(std::make_shared<int>(0));
-    yielded = 0;
-    auto range = cf::as_completed(futures_list);
-    for (auto it = range.begin(); it != range.end(); ++it) {
-        std::weak_ptr<int> wr;
-        {
-            cf::Future<P> future = *it;
-            remove(future);
-            wr = future.result();
-        }  // del future
-        EXPECT_TRUE(wr.expired());
-        ++yielded;
-        if (!futures_list.empty()) futures_list[0].set_result(std::make_shared<int>(yielded));
-    }
-    EXPECT_EQ(yielded, 8);
-    EXPECT_TRUE(futures_list.empty());
-}
-
-TEST_F(ThreadPoolAsCompletedTest, test_correct_timeout_exception_msg) {
-    std::vector futures_list{CANCELLED_AND_NOTIFIED_FUTURE(), PENDING_FUTURE(), RUNNING_FUTURE(), SUCCESSFUL_FUTURE()};
-    const std::string what = what_of<cf::TimeoutError>([&] {
-        std::vector<cf::Future<int>> all;
-        for (cf::Future<int> f : cf::as_completed(futures_list, 0s)) all.push_back(f);  // list(...)
-    });
-    EXPECT_EQ(what, "2 (of 4) futures unfinished");
-}
 
 // ============================================================================
 // AsCompletedCppTests
@@ -384,7 +213,7 @@ TEST(AsCompletedCppTests, keeps_no_reference_to_yielded_futures) {
             EXPECT_FALSE(wr.expired());
         }
         // The worker may still hold the task for a moment after completing it; the range must not.
-        EXPECT_TRUE(eventually([&] { return wr.expired(); })) << "future " << n << " kept alive";
+        EXPECT_TRUE(cf_test::eventually([&] { return wr.expired(); }, 10000ms)) << "future " << n << " kept alive";
         ++n;
     }
     EXPECT_EQ(n, 6);

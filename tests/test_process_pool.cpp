@@ -1,6 +1,6 @@
 // Port of CPython's Lib/test/test_concurrent_futures/test_process_pool.py
 // (ProcessPoolExecutorTest, as of 3.14 and main; the generic ExecutorTest
-// cases it inherits are in test_process_executor.cpp). Every test runs once per
+// cases it inherits are the contract of executor_contract.hpp, run by test_executor.cpp). Every test runs once per
 // start method (Fork, Spawn, ForkServer), as CPython's create_executor_tests
 // runs the class once per multiprocessing context. Suite ProcessPoolExecutorTest
 // holds the ported cases, one TEST_P per CPython test and named after it; suite

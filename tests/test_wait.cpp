@@ -1,24 +1,11 @@
-// Port of CPython's Lib/test/test_concurrent_futures/test_wait.py, thread-pool
-// variant (suite ThreadPoolWaitTests, 5 workers as in util.ExecutorMixin),
-// followed by tests of what only the C++ API has (suite WaitCppTests).
+// CPython's Lib/test/test_concurrent_futures/test_wait.py: WaitTests (wait_contract.hpp)
+// run on every executor of this library as CPython's create_executor_tests does, as
+// WaitTests.<case><cf_contract::{ThreadPool,ProcessPoolFork,ProcessPoolSpawn,ProcessPoolForkServer}>
+// (tests/mpi/test_mpi.cpp runs them on the MPI executors); ThreadPoolWaitTests'
+// own case; then what only the C++ API has (suite WaitCppTests).
 //
-// Adapted:
-//  * Deliberate difference (API.md): a future cancelled with cancel() counts
-//    as done for wait() at once, where Python waits until the executor calls
-//    set_running_or_notify_cancel. So CANCELLED_FUTURE, which Python expects
-//    in not_done, is in done here:
-//      - test_first_completed: CANCELLED_FUTURE makes FIRST_COMPLETED hold at
-//        once, so the port waits for future1 first to make the result exact
-//        (done = {CANCELLED_FUTURE, future1}); a second wait without it keeps
-//        Python's point (the wait returns when future1 completes, and only it).
-//      - test_first_exception_some_already_complete: CANCELLED_FUTURE moves
-//        from pending to finished.
-//  * test_pending_calls_race: sys.setswitchinterval has no C++ counterpart;
-//    the race is exercised over several rounds instead, and the result checked.
-//  * Python's divmod(21, 0) (ZeroDivisionError) is a call throwing std::domain_error;
-//    event.wait tasks return int so that all futures have one type.
-// Left out: the ProcessPool{Fork,Forkserver,Spawn}WaitTest variants (no
-// ProcessPoolExecutor yet).
+// Adapted: test_pending_calls_race: sys.setswitchinterval has no C++ counterpart;
+// the race is exercised over several rounds instead, and the result checked.
 
 #include <gtest/gtest.h>
 
@@ -40,12 +27,13 @@
 #include <cfutures/cfutures.hpp>
 
 #include "test_util.hpp"
+#include "wait_contract.hpp"
 
 using namespace std::chrono_literals;
-using cf_test::CANCELLED_AND_NOTIFIED_FUTURE;
 using cf_test::CANCELLED_FUTURE;
-using cf_test::EXCEPTION_FUTURE;
 using cf_test::SUCCESSFUL_FUTURE;
+
+INSTANTIATE_TYPED_TEST_SUITE_P(WaitTests, WaitTests, cf_contract::LocalExecutors);
 
 namespace {
 
@@ -56,174 +44,17 @@ constexpr auto kShortTimeout = 30s;  // support.SHORT_TIMEOUT
 
 int mul(int x, int y) { return x * y; }
 
-int divide(int x, int y) {
-    if (y == 0) throw std::domain_error("integer division or modulo by zero");
-    return x / y;
-}
-
-int wait_and_raise(cf_test::Event& e) {
-    e.wait();
-    throw std::runtime_error("this is an exception");
-}
-
 int wait_event(cf_test::Event& e) { return e.wait() ? 1 : 0; }
 
 }  // namespace
 
-class ThreadPoolWaitTests : public testing::Test {
-protected:
-    void SetUp() override { t1_ = std::chrono::steady_clock::now(); }
-    void TearDown() override {
-        // Python's `finally: event.set()`: never leave a worker blocked.
-        event.set();
-        event1.set();
-        event2.set();
-        executor.shutdown(/*wait=*/true);
-        EXPECT_LT(std::chrono::steady_clock::now() - t1_, 300s) << "synchronization issue: test lasted too long";
-    }
-
-    // Declared before the executor: they outlive every task that waits on them.
-    cf_test::Event event, event1, event2;
-    cf::ThreadPoolExecutor executor{5};
-
-private:
-    std::chrono::steady_clock::time_point t1_;
-};
-
 // ============================================================================
-// ThreadPoolWaitTests: CPython's WaitTests + ThreadPoolWaitTests
+// ThreadPoolWaitTests: the case CPython runs on the thread pool only
 // ============================================================================
 
-TEST_F(ThreadPoolWaitTests, test_20369) {
-    // See https://bugs.python.org/issue20369
-    auto future = executor.submit(mul, 1, 2);
-    auto [done, not_done] = cf::wait(std::vector{future, future}, cf::ALL_COMPLETED);
-    EXPECT_EQ(done, FutureSet{future});
-    EXPECT_EQ(not_done, FutureSet{});
-}
-
-TEST_F(ThreadPoolWaitTests, test_first_completed) {
-    auto cancelled = CANCELLED_FUTURE();
-    auto future1 = executor.submit(mul, 21, 2);
-    auto future2 = executor.submit(wait_event, std::ref(event));
-
-    // CANCELLED_FUTURE is done here (see the top of the file): FIRST_COMPLETED
-    // holds at once, so let future1 finish first for an exact answer.
-    EXPECT_EQ(future1.result(kShortTimeout), 42);
-    auto [done, not_done] = cf::wait(std::vector{cancelled, future1, future2}, cf::FIRST_COMPLETED);
-    EXPECT_EQ(done, (FutureSet{cancelled, future1}));
-    EXPECT_EQ(not_done, FutureSet{future2});
-
-    // Python's case proper, without the cancelled future: the wait returns when
-    // future1 completes, and only future1 is done.
-    auto future3 = executor.submit(mul, 21, 2);
-    auto r = cf::wait(std::vector{future3, future2}, cf::FIRST_COMPLETED);
-    EXPECT_EQ(r.done, FutureSet{future3});
-    EXPECT_EQ(r.not_done, FutureSet{future2});
-
-    event.set();
-    EXPECT_EQ(future2.result(kShortTimeout), 1);  // wait for job to finish
-}
-
-TEST_F(ThreadPoolWaitTests, test_first_completed_some_already_completed) {
-    auto cancelled_and_notified = CANCELLED_AND_NOTIFIED_FUTURE();
-    auto successful = SUCCESSFUL_FUTURE();
-    auto future1 = executor.submit(wait_event, std::ref(event));
-
-    auto [finished, pending] =
-        cf::wait(std::vector{cancelled_and_notified, successful, future1}, cf::FIRST_COMPLETED);
-    EXPECT_EQ(finished, (FutureSet{cancelled_and_notified, successful}));
-    EXPECT_EQ(pending, FutureSet{future1});
-
-    event.set();
-    EXPECT_EQ(future1.result(kShortTimeout), 1);  // wait for job to finish
-}
-
-TEST_F(ThreadPoolWaitTests, test_first_exception) {
-    auto future1 = executor.submit(mul, 2, 21);
-    auto future2 = executor.submit(wait_and_raise, std::ref(event1));
-    auto future3 = executor.submit(wait_event, std::ref(event2));
-
-    // Ensure that future1 is completed before future2 finishes.
-    std::jthread t([&] {
-        (void)future1.result();
-        event1.set();
-    });
-
-    auto [finished, pending] = cf::wait(std::vector{future1, future2, future3}, cf::FIRST_EXCEPTION);
-    EXPECT_EQ(finished, (FutureSet{future1, future2}));
-    EXPECT_EQ(pending, FutureSet{future3});
-    EXPECT_THROW((void)future2.result(), std::runtime_error);
-
-    t.join();
-    event2.set();
-    EXPECT_EQ(future3.result(kShortTimeout), 1);  // wait for job to finish
-}
-
-TEST_F(ThreadPoolWaitTests, test_first_exception_some_already_complete) {
-    auto successful = SUCCESSFUL_FUTURE();
-    auto cancelled = CANCELLED_FUTURE();
-    auto cancelled_and_notified = CANCELLED_AND_NOTIFIED_FUTURE();
-    auto future1 = executor.submit(divide, 21, 0);
-    auto future2 = executor.submit(wait_event, std::ref(event));
-
-    auto [finished, pending] = cf::wait(std::vector{successful, cancelled, cancelled_and_notified, future1, future2},
-                                        cf::FIRST_EXCEPTION);
-    // Python: CANCELLED_FUTURE is pending. Here a cancelled future is done (and did not raise).
-    EXPECT_EQ(finished, (FutureSet{successful, cancelled, cancelled_and_notified, future1}));
-    EXPECT_EQ(pending, FutureSet{future2});
-    EXPECT_THROW((void)future1.result(), std::domain_error);
-
-    event.set();
-    EXPECT_EQ(future2.result(kShortTimeout), 1);  // wait for job to finish
-}
-
-TEST_F(ThreadPoolWaitTests, test_first_exception_one_already_failed) {
-    auto exception_future = EXCEPTION_FUTURE();
-    auto future1 = executor.submit(wait_event, std::ref(event));
-
-    auto [finished, pending] = cf::wait(std::vector{exception_future, future1}, cf::FIRST_EXCEPTION);
-    EXPECT_EQ(finished, FutureSet{exception_future});
-    EXPECT_EQ(pending, FutureSet{future1});
-
-    event.set();
-    EXPECT_EQ(future1.result(kShortTimeout), 1);  // wait for job to finish
-}
-
-TEST_F(ThreadPoolWaitTests, test_all_completed) {
-    auto successful = SUCCESSFUL_FUTURE();
-    auto cancelled_and_notified = CANCELLED_AND_NOTIFIED_FUTURE();
-    auto exception_future = EXCEPTION_FUTURE();
-    auto future1 = executor.submit(divide, 2, 0);
-    auto future2 = executor.submit(mul, 2, 21);
-
-    auto [finished, pending] = cf::wait(
-        std::vector{successful, cancelled_and_notified, exception_future, future1, future2}, cf::ALL_COMPLETED);
-    EXPECT_EQ(finished, (FutureSet{successful, cancelled_and_notified, exception_future, future1, future2}));
-    EXPECT_EQ(pending, FutureSet{});
-    EXPECT_EQ(future2.result(), 42);
-}
-
-TEST_F(ThreadPoolWaitTests, test_timeout) {
-    const auto short_timeout = 50ms;
-    auto cancelled_and_notified = CANCELLED_AND_NOTIFIED_FUTURE();
-    auto exception_future = EXCEPTION_FUTURE();
-    auto successful = SUCCESSFUL_FUTURE();
-    auto future = executor.submit(wait_event, std::ref(event));
-
-    const auto start = std::chrono::steady_clock::now();
-    auto [finished, pending] = cf::wait(std::vector{cancelled_and_notified, exception_future, successful, future},
-                                        short_timeout, cf::ALL_COMPLETED);
-    EXPECT_GE(std::chrono::steady_clock::now() - start, short_timeout);
-    EXPECT_EQ(finished, (FutureSet{cancelled_and_notified, exception_future, successful}));
-    EXPECT_EQ(pending, FutureSet{future});
-
-    event.set();
-    EXPECT_EQ(future.result(kShortTimeout), 1);  // wait for job to finish
-}
-
-TEST_F(ThreadPoolWaitTests, test_pending_calls_race) {
+TEST(ThreadPoolWaitTests, test_pending_calls_race) {
     // Issue #14406: multi-threaded race condition when waiting on all futures.
+    cf::ThreadPoolExecutor executor(5);
     for (int round = 0; round < 10; ++round) {
         cf_test::Event go;
         FutureSet fs;

@@ -1,5 +1,7 @@
 // The MPI executors' contract (API.md, "MPI executor"), run in each of the three
-// ways to start. One program; the mode is its first argument, and CTest runs it
+// ways to start: the contracts every executor passes (executor_contract.hpp,
+// wait_contract.hpp, as_completed_contract.hpp, map_unordered_contract.hpp) and what
+// only the MPI executors have. One program; the mode is its first argument, and CTest runs it
 // (tests/mpi/CMakeLists.txt) as:
 //
 //   test_mpi --mode=spawn                                   dynamic: spawns its workers
@@ -26,7 +28,10 @@
 
 #include <gtest/gtest.h>
 
+#include "../as_completed_contract.hpp"
+#include "../executor_contract.hpp"
 #include "../map_unordered_contract.hpp"
+#include "../wait_contract.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -65,7 +70,6 @@ int add(int a, int b) { return a + b; }
 int square(int x) { return x * x; }
 std::string echo(std::string s) { return s; }
 long worker_pid() { return static_cast<long>(::getpid()); }
-void do_nothing() {}
 
 /// Sleeps `ms` milliseconds, then returns `value`.
 int sleep_then(int ms, int value) {
@@ -89,12 +93,6 @@ int throw_out_of_range(int x) { throw std::out_of_range("index " + std::to_strin
 int throw_invalid_argument() { throw std::invalid_argument("bad argument"); }
 int throw_cf_timeout() { throw cf::TimeoutError("raised by the callable"); }
 int throw_int() { throw 42; }
-
-/// Fails at `bad`, returns x * 10 elsewhere.
-int fail_at(int x, int bad) {
-    if (x == bad) throw std::out_of_range("item " + std::to_string(x));
-    return x * 10;
-}
 
 /// Not registered: comes back as cf::RemoteError.
 struct UnregisteredError : std::runtime_error {
@@ -329,25 +327,46 @@ private:
     std::string path_;
 };
 
-/// The exception `fn` throws, as a std::exception_ptr (null when it throws nothing).
-template <class Fn>
-std::exception_ptr thrown_by(Fn&& fn) {
-    try {
-        fn();
-    } catch (...) {
-        return std::current_exception();
+/// The contracts' harness (contract_util.hpp): the MPI executor of this mode. In spawn
+/// mode executor() is the one the cases share and own_executor() spawns one for the
+/// case; in world and comm modes both are the case's own, made on first use.
+struct MPIHarness {
+    using Executor = cf::mpi::MPIPoolExecutor;
+    static constexpr const char* name = "MPI";
+    static constexpr int worker_count = kWorkers;
+    static constexpr bool remote = true;
+
+    Executor& executor() {
+        if (g_mode == Mode::spawn) {
+            if (!g_shared) g_shared = ::make_executor();
+            return *g_shared;
+        }
+        return own_executor();
     }
-    return nullptr;
-}
+    Executor& own_executor() {
+        if (!own_) own_ = ::make_executor();
+        return *own_;
+    }
+    std::unique_ptr<Executor> make_executor() { return ::make_executor(); }
+    static void construct_with_max_workers(int n) { Executor e(cf::mpi::MPIPoolOptions{.max_workers = n}); }
+    void tear_down() { own_.reset(); }
+
+private:
+    std::unique_ptr<Executor> own_;
+};
 
 }  // namespace
 
-// ---- construction ---------------------------------------------------------------------------
+// ---- the contracts every executor passes ------------------------------------------------------
 
-TEST(MPIPoolOptionsTest, max_workers_zero_or_negative_is_invalid_argument) {
-    EXPECT_THROW(cf::mpi::MPIPoolExecutor(cf::mpi::MPIPoolOptions{.max_workers = 0}), std::invalid_argument);
-    EXPECT_THROW(cf::mpi::MPIPoolExecutor(cf::mpi::MPIPoolOptions{.max_workers = -1}), std::invalid_argument);
-}
+// ExecutorTest/ExecutorTest/MPI.*, WaitTests/WaitTests/MPI.*, AsCompletedTests/AsCompletedTests/MPI.*:
+// executor_contract.hpp, wait_contract.hpp and as_completed_contract.hpp, as the thread and
+// process pools run them (test_executor.cpp, test_wait.cpp, test_as_completed.cpp).
+INSTANTIATE_TYPED_TEST_SUITE_P(ExecutorTest, ExecutorTest, MPIHarness, cf_contract::HarnessName);
+INSTANTIATE_TYPED_TEST_SUITE_P(WaitTests, WaitTests, MPIHarness, cf_contract::HarnessName);
+INSTANTIATE_TYPED_TEST_SUITE_P(AsCompletedTests, AsCompletedTests, MPIHarness, cf_contract::HarnessName);
+
+// ---- construction ---------------------------------------------------------------------------
 
 TEST_F(MPIExecutorTest, num_workers) { EXPECT_EQ(ex().num_workers(), kWorkers); }
 
@@ -361,13 +380,6 @@ TEST(MPIShutdownTest, num_workers_is_zero_after_shutdown) {
 }
 
 // ---- submit ---------------------------------------------------------------------------------
-
-TEST_F(MPIExecutorTest, submit_returns_the_result) {
-    EXPECT_EQ(ex().submit(&add, 2, 3).result(), 5);
-    EXPECT_EQ(ex().submit([](int x) { return x + 1; }, 41).result(), 42);
-    ex().submit(&do_nothing).result();
-    EXPECT_EQ(ex().submit(&echo, std::string("hello")).result(), "hello");
-}
 
 // ---- then (API.md, "Beyond Python: composing and awaiting futures") ----------------------
 
@@ -445,99 +457,6 @@ TEST_F(MPIExecutorTest, many_small_calls) {
 }
 
 // ---- map ------------------------------------------------------------------------------------
-
-TEST_F(MPIExecutorTest, map_returns_results_in_input_order) {
-    std::vector<int> in(100);
-    std::iota(in.begin(), in.end(), 0);
-    std::vector<int> expected;
-    for (int x : in) expected.push_back(x * x);
-    EXPECT_EQ(ex().map(&square, in).to_vector(), expected);
-}
-
-TEST_F(MPIExecutorTest, map_with_chunksize) {
-    std::vector<int> in(10000);
-    std::iota(in.begin(), in.end(), 0);
-    std::vector<int> expected;
-    for (int x : in) expected.push_back(x * x);
-    for (std::size_t chunksize : {std::size_t{1}, std::size_t{7}, std::size_t{1000}, std::size_t{20000}}) {
-        SCOPED_TRACE("chunksize=" + std::to_string(chunksize));
-        EXPECT_EQ(ex().map(&square, in, cf::MapOptions{.chunksize = chunksize}).to_vector(), expected);
-    }
-}
-
-TEST_F(MPIExecutorTest, map_zips_ranges_shortest_wins) {
-    EXPECT_EQ(ex().map(&add, std::vector{1, 2, 3, 4}, std::vector{10, 20, 30}).to_vector(),
-              (std::vector{11, 22, 33}));
-    EXPECT_EQ(ex().map(&add, std::vector{1, 2, 3, 4}, std::vector{10, 20, 30}, cf::MapOptions{.chunksize = 2})
-                  .to_vector(),
-              (std::vector{11, 22, 33}));
-    EXPECT_TRUE(ex().map(&square, std::vector<int>{}).to_vector().empty());
-}
-
-TEST_F(MPIExecutorTest, map_with_buffersize_consumes_lazily) {
-    for (std::size_t chunksize : {std::size_t{1}, std::size_t{3}}) {
-        SCOPED_TRACE("chunksize=" + std::to_string(chunksize));
-        int fetched = 0;
-        auto counted = std::views::iota(0) | std::views::transform([&fetched](int x) {
-                           ++fetched;
-                           return x;
-                       });
-        const std::size_t buffersize = 2;
-        auto results = ex().map(&square, counted, cf::MapOptions{.chunksize = chunksize, .buffersize = buffersize});
-        int taken = 0;
-        for (int v : results) {
-            ASSERT_EQ(v, taken * taken);
-            if (++taken == 50) break;
-        }
-        // At most `buffersize` chunks beyond what was taken (one more while refilling).
-        EXPECT_LE(fetched, taken + static_cast<int>((buffersize + 1) * chunksize));
-    }
-}
-
-TEST_F(MPIExecutorTest, map_with_buffersize_gives_every_result) {
-    std::vector<int> in(1000);
-    std::iota(in.begin(), in.end(), 0);
-    std::vector<int> expected;
-    for (int x : in) expected.push_back(x * x);
-    EXPECT_EQ(ex().map(&square, in, cf::MapOptions{.chunksize = 16, .buffersize = 4}).to_vector(), expected);
-}
-
-TEST_F(MPIExecutorTest, map_invalid_options_throw_from_the_call) {
-    EXPECT_THROW((void)ex().map(&square, std::vector{1}, cf::MapOptions{.chunksize = 0}), std::invalid_argument);
-    EXPECT_THROW((void)ex().map(&square, std::vector{1}, cf::MapOptions{.buffersize = 0}), std::invalid_argument);
-    EXPECT_THROW((void)ex().map_unordered(&square, std::vector{1}, cf::MapOptions{.chunksize = 0}),
-                 std::invalid_argument);
-}
-
-TEST_F(MPIExecutorTest, map_failed_call_rethrows_at_its_position_only) {
-    for (std::size_t chunksize : {std::size_t{1}, std::size_t{4}}) {
-        SCOPED_TRACE("chunksize=" + std::to_string(chunksize));
-        auto results = ex().map(&fail_at, std::views::iota(0, 10), std::vector<int>(10, 3),
-                                cf::MapOptions{.chunksize = chunksize});
-        int position = 0;
-        auto it = results.begin();
-        while (it != results.end()) {
-            if (position == 3) {
-                EXPECT_EQ(what_of<std::out_of_range>([&] { (void)*it; }), "item 3");
-            } else {
-                EXPECT_EQ(*it, position * 10);
-            }
-            ++it;
-            ++position;
-        }
-        EXPECT_EQ(position, 10);
-    }
-}
-
-TEST_F(MPIExecutorTest, map_timeout) {
-    auto results = ex().map(&sleep_then, std::vector<int>(2, 1500), std::vector<int>{1, 2},
-                            cf::MapOptions{.timeout = 200ms});
-    EXPECT_THROW(
-        {
-            for (int v : results) (void)v;
-        },
-        cf::TimeoutError);
-}
 
 // A finished reply leaves within about 50 us, whatever call follows it in the worker's
 // batch (src/worker_runtime/reply_courier.hpp): sleep 0, sleep 0, sleep 3 s must not
@@ -724,103 +643,6 @@ TEST_F(MPIExecutorTest, an_executor_after_a_broken_one_works) {
 }
 
 // ---- shutdown -------------------------------------------------------------------------------
-
-TEST(MPIShutdownTest, wait_true_completes_every_call) {
-    auto ex = make_executor();
-    std::vector<cf::Future<int>> fs;
-    for (int i = 0; i < 6; ++i) fs.push_back(ex->submit(&sleep_then, 100, i));
-    ex->shutdown(/*wait=*/true);
-    for (int i = 0; i < 6; ++i) {
-        ASSERT_TRUE(fs[static_cast<std::size_t>(i)].done());
-        EXPECT_EQ(fs[static_cast<std::size_t>(i)].result(), i);
-    }
-}
-
-TEST(MPIShutdownTest, wait_false_returns_at_once) {
-    auto ex = make_executor();
-    std::vector<cf::Future<int>> fs;
-    for (int i = 0; i < kWorkers; ++i) fs.push_back(ex->submit(&sleep_then, 1000, i));
-    const auto t0 = std::chrono::steady_clock::now();
-    ex->shutdown(/*wait=*/false);
-    EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms);
-    for (int i = 0; i < kWorkers; ++i) EXPECT_EQ(fs[static_cast<std::size_t>(i)].result(30s), i);
-}
-
-/// 20 calls of 200 ms, returned once the first has gone to a worker.
-std::vector<cf::Future<int>> submit_20_naps_until_the_first_runs(cf::mpi::MPIPoolExecutor& ex) {
-    std::vector<cf::Future<int>> fs;
-    for (int i = 0; i < 20; ++i) fs.push_back(ex.submit(&sleep_then, 200, i));
-    const auto deadline = std::chrono::steady_clock::now() + 20s;  // until the first calls are out
-    while (!fs[0].running() && !fs[0].done() && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(1ms);
-    return fs;
-}
-
-TEST(MPIShutdownTest, cancel_futures_cancels_the_queued_calls) {
-    auto ex = make_executor();
-    const std::vector<cf::Future<int>> fs = submit_20_naps_until_the_first_runs(*ex);
-    cf::Executor& base = *ex;
-    base.shutdown(/*wait=*/true, /*cancel_futures=*/true);
-    int cancelled = 0;
-    for (int i = 0; i < 20; ++i) {
-        auto& f = fs[static_cast<std::size_t>(i)];
-        ASSERT_TRUE(f.done());
-        if (f.cancelled()) {
-            ++cancelled;
-        } else {
-            EXPECT_EQ(f.result(), i);
-        }
-    }
-    EXPECT_GE(cancelled, 20 - 4 * kWorkers);  // at most a small window per worker was out
-    EXPECT_LT(cancelled, 20);
-}
-
-TEST(MPIShutdownTest, cancel_futures_without_wait_has_cancelled_the_queued_calls_when_it_returns) {
-    auto ex = make_executor();
-    const std::vector<cf::Future<int>> fs = submit_20_naps_until_the_first_runs(*ex);
-    ex->shutdown(/*wait=*/false, /*cancel_futures=*/true);
-    int cancelled = 0;
-    for (const auto& f : fs) {
-        // Sent to a worker (RUNNING, or done since) or cancelled: none is pending any more.
-        EXPECT_TRUE(f.cancelled() || f.running() || f.done());
-        cancelled += f.cancelled() ? 1 : 0;
-    }
-    EXPECT_GE(cancelled, 20 - 4 * kWorkers);
-    for (const auto& f : fs) {
-        if (!f.cancelled()) {
-            EXPECT_NO_THROW(f.result(30s));
-        }
-    }
-}
-
-TEST(MPIShutdownTest, submit_and_map_after_shutdown_throw_shutdown_error) {
-    auto ex = make_executor();
-    ex->shutdown();
-    auto submit_error = thrown_by([&] { (void)ex->submit(&add, 1, 2); });
-    auto map_error = thrown_by([&] { (void)ex->map(&square, std::vector{1, 2}).to_vector(); });
-    for (const auto& error : {submit_error, map_error}) {
-        ASSERT_NE(error, nullptr);
-        try {
-            std::rethrow_exception(error);
-        } catch (const cf::ShutdownError& e) {
-            EXPECT_STREQ(e.what(), "cannot schedule new futures after shutdown");
-        } catch (const std::exception& e) {
-            ADD_FAILURE() << "not a ShutdownError: " << e.what();
-        }
-    }
-    ex->shutdown();  // idempotent
-    ex->shutdown(false, true);
-}
-
-TEST(MPIShutdownTest, destructor_waits_for_calls) {
-    cf::Future<int> f;
-    {
-        auto ex = make_executor();
-        f = ex->submit(&sleep_then, 300, 7);
-    }
-    ASSERT_TRUE(f.done());
-    EXPECT_EQ(f.result(), 7);
-}
 
 // ---- mode-specific --------------------------------------------------------------------------
 
