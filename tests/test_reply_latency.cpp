@@ -35,6 +35,9 @@ TEST_P(ReplyLatencyTest, finished_replies_leave_while_a_slow_call_of_their_batch
     if (is_fork() && (cf_test::kUnderAsan || cf_test::kUnderTsan))
         GTEST_SKIP() << "a forked worker under ASan or TSan starts no courier thread (their allocators are not fork-safe)";
     cf::ProcessPoolExecutor pool{options(1)};
+    // The worker is up first: its start (an exec under Spawn, on a loaded machine) is not
+    // part of the time the fast replies below are given.
+    ASSERT_EQ(pool.submit(&sleep_ms, 0).result(kLongWait), 0);
     // Replies keep coming, so the call window is open and the burst below reaches the
     // worker in few writes: the fast calls share a batch with the slow one.
     std::vector<cf::Future<int>> warm;
