@@ -10,7 +10,10 @@ import json
 import sys
 import time
 
-from mpi4py.futures import MPIPoolExecutor
+_t_import = time.perf_counter()
+from mpi4py import MPI  # noqa: E402  (MPI starts here: timed as "MPI init")
+_mpi_init_s = time.perf_counter() - _t_import
+from mpi4py.futures import MPIPoolExecutor  # noqa: E402
 
 
 def identity(x):
@@ -39,6 +42,7 @@ def main():
     note = f"{args.workers} spawned workers"
     now = time.perf_counter_ns
 
+    emit("mpi_startup", "MPI init", _mpi_init_s, "s", "lower", 1, note)
     t_spawn = time.perf_counter()
     with MPIPoolExecutor(max_workers=args.workers) as ex:
         for f in [ex.submit(identity, i) for i in range(4 * args.workers)]:

@@ -4,13 +4,18 @@
 # alternately (--rounds times, median kept), prints their JSON lines and a table
 # with the cfutures/mpi4py ratio.
 #
-#   bench/mpi/run.sh [--quick] [--workers N] [--rounds R] [--build-dir DIR] [--json FILE]
+#   bench/mpi/run.sh [--quick] [--loaded] [--workers N] [--rounds R] [--build-dir DIR] [--json FILE]
+#
+# --loaded: the rounds run a second time with one busy loop per core beside them, and
+# the table has those figures too, their workload marked "loaded" (on 2 cores the
+# spawned workers are then oversubscribed, as on a shared machine).
 #
 # Needs Open MPI (mpicxx) and Debian's python3-mpi4py (run with /usr/bin/python3).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 quick=
+loaded=
 workers=2
 rounds=3
 build_dir=${CFUTURES_BENCH_MPI_BUILD:-$here/../../build-bench-mpi}
@@ -18,11 +23,12 @@ json_out=
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=--quick; rounds=1 ;;
+    --loaded) loaded=1 ;;
     --workers) workers=$2; shift ;;
     --rounds) rounds=$2; shift ;;
     --build-dir) build_dir=$2; shift ;;
     --json) json_out=$2; shift ;;
-    *) echo "usage: $0 [--quick] [--workers N] [--rounds R] [--build-dir DIR] [--json FILE]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--quick] [--loaded] [--workers N] [--rounds R] [--build-dir DIR] [--json FILE]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -47,12 +53,32 @@ cmake --build "$build_dir" -j"${JOBS:-2}" --target bench_mpi_cfutures >/dev/null
 bin=$build_dir/bin/bench_mpi_cfutures
 
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-for r in $(seq 1 "$rounds"); do
-  # A spawn can hang in Open MPI 4.1 + PMIx 4 (docs/mpi.md): each run is bounded.
-  timeout 600 "$bin" $quick --workers "$workers" | tee -a "$out"
-  timeout 600 "$python" "$here/mpi4py_futures.py" $quick --workers "$workers" | tee -a "$out"
-done
+burners=()
+stop_burners() {
+  if [ ${#burners[@]} -gt 0 ]; then kill "${burners[@]}" 2>/dev/null || true; fi
+  burners=()
+}
+trap 'stop_burners; rm -f "$out"' EXIT
+
+# One pass of the rounds; `mark` is appended to each JSON line's workload.
+run_rounds() {
+  local mark=$1
+  for r in $(seq 1 "$rounds"); do
+    # A spawn can hang in Open MPI 4.1 + PMIx 4 (docs/mpi.md): each run is bounded.
+    timeout 600 "$bin" $quick --workers "$workers" | sed "s/\"workload\": \"\([^\"]*\)\"/\"workload\": \"\1$mark\"/" | tee -a "$out"
+    timeout 600 "$python" "$here/mpi4py_futures.py" $quick --workers "$workers" | sed "s/\"workload\": \"\([^\"]*\)\"/\"workload\": \"\1$mark\"/" | tee -a "$out"
+  done
+}
+
+run_rounds ""
+if [ -n "$loaded" ]; then
+  for _ in $(seq 1 "$(nproc)"); do
+    bash -c 'while :; do :; done' &
+    burners+=($!)
+  done
+  run_rounds " loaded"
+  stop_burners
+fi
 [ -n "$json_out" ] && cp "$out" "$json_out"
 
 "$python" - "$out" <<'PY'
@@ -66,12 +92,12 @@ for line in open(sys.argv[1]):
     key = (r["workload"], r["metric"], r["unit"], r["better"])
     rows.setdefault(key, {}).setdefault(r["competitor"], []).append(r["value"])
 print()
-print(f'{"workload":<17} {"metric":<24} {"unit":<8} {"cfutures":>12} {"mpi4py":>12} {"cf/mpi4py":>10}  better')
+print(f'{"workload":<24} {"metric":<24} {"unit":<8} {"cfutures":>12} {"mpi4py":>12} {"cf/mpi4py":>10}  better')
 for (workload, metric, unit, better), by in rows.items():
     cf = statistics.median(by["cfutures"]) if "cfutures" in by else float("nan")
     py = statistics.median(by["mpi4py"]) if "mpi4py" in by else float("nan")
     ratio = cf / py if py else float("nan")
     wins = (ratio > 1) == (better == "higher")
     verdict = "cfutures" if wins else "mpi4py"
-    print(f"{workload:<17} {metric:<24} {unit:<8} {cf:>12.4g} {py:>12.4g} {ratio:>10.3f}  {better} ({verdict})")
+    print(f"{workload:<24} {metric:<24} {unit:<8} {cf:>12.4g} {py:>12.4g} {ratio:>10.3f}  {better} ({verdict})")
 PY

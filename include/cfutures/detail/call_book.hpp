@@ -30,19 +30,6 @@ struct PendingCall {
     ReplyDecoder decode = nullptr;
 };
 
-/// The submit side's refusal, under the submitters' lock `lk`: a broken executor throws
-/// Broken(why), a shut-down one ShutdownError (Python's RuntimeError). The state (which the
-/// manager would have owned) is released, and `lk` unlocked first. Returns otherwise.
-template <class Broken>
-void refuse_if_closed(std::unique_lock<std::mutex>& lk, const std::string& broken, bool shutdown, StateBase* state) {
-    if (broken.empty() && !shutdown) return;
-    const std::string why = broken;
-    lk.unlock();
-    state->release();
-    if (!why.empty()) throw Broken(why);
-    throw ShutdownError();
-}
-
 class CallBook {
 public:
     [[nodiscard]] bool empty() const noexcept { return calls_.empty(); }
