@@ -32,8 +32,6 @@ constexpr auto kFastBound = 2s;
 class ReplyLatencyTest : public ProcessPoolTest {};
 
 TEST_P(ReplyLatencyTest, finished_replies_leave_while_a_slow_call_of_their_batch_runs) {
-    if (is_fork() && (cf_test::kUnderAsan || cf_test::kUnderTsan))
-        GTEST_SKIP() << "a forked worker under ASan or TSan starts no courier thread (their allocators are not fork-safe)";
     cf::ProcessPoolExecutor pool{options(1)};
     // The worker is up first: its start (an exec under Spawn, on a loaded machine) is not
     // part of the time the fast replies below are given.

@@ -71,7 +71,14 @@ void ReplyCourier::send_locked(std::unique_lock<std::mutex>& lk) {
 }
 
 void ReplyCourier::before_call() {
-    if (!may_start_thread_) return;
+    if (!may_start_thread_) {
+        // No courier: the replies go before the call, which may not return soon (the
+        // parent may even wait for one of them before it lets the call finish).
+        if (first_ready_ns_.load(std::memory_order_relaxed) == 0) return;
+        std::unique_lock lk(mutex_);
+        send_locked(lk);
+        return;
+    }
     const std::int64_t first = first_ready_ns_.load(std::memory_order_relaxed);
     // Armed for these replies already? (Replies sent are followed by others, with a later
     // first_ready_ns_, which need the timer again.) A timer set for replies the worker has

@@ -17,9 +17,10 @@
 // one call at a time never has one.
 //
 // Where a thread may not be started (a forked worker under a sanitizer whose
-// allocator is not fork-safe, see worker.cpp), replies are sent after a call
-// returns once the first has waited `hold`: the old rule, which a slow call
-// defeats.
+// allocator is not fork-safe, see worker.cpp), pending replies are sent before
+// each call: no batching of replies there, but none waits behind a call that
+// blocks (a call may wait for another's result: a test that gates a call on
+// the result of one before it hung until its gate gave up).
 #pragma once
 
 #include <atomic>
