@@ -11,7 +11,7 @@
 # Environment:
 #   CFUTURES_CHECK_DIR      parent of the build trees (default: <repo>/build)
 #   CFUTURES_CHECK_CONFIGS  which configurations to run (default: "plain asan tsan fuzz")
-#   CFUTURES_CHECK_FUZZ_SECONDS  how long each fuzz target runs (default: 45)
+#   CFUTURES_CHECK_FUZZ_SECONDS  how long each fuzz target runs (default: 30)
 #   CFUTURES_CHECK_JOBS     build parallelism (default: nproc)
 #   CFUTURES_CHECK_CTEST_J  ctest parallelism (default: 2)
 #   ASAN_OPTIONS, UBSAN_OPTIONS, TSAN_OPTIONS  override the defaults below
@@ -118,8 +118,8 @@ for config in $configs; do
             current=fuzz
             t0=$SECONDS
             echo
-            echo "======== [fuzz] the decoders of worker bytes, ${CFUTURES_CHECK_FUZZ_SECONDS:-45} s per target ========"
-            CFUTURES_FUZZ_DIR=$check_dir/check-fuzz CFUTURES_FUZZ_SECONDS=${CFUTURES_CHECK_FUZZ_SECONDS:-45} \
+            echo "======== [fuzz] the decoders of worker bytes, ${CFUTURES_CHECK_FUZZ_SECONDS:-30} s per target ========"
+            CFUTURES_FUZZ_DIR=$check_dir/check-fuzz CFUTURES_FUZZ_SECONDS=${CFUTURES_CHECK_FUZZ_SECONDS:-30} \
                 bash "$repo/scripts/fuzz.sh"
             summary+=("fuzz: passed, 4 targets, $((SECONDS - t0)) s ($check_dir/check-fuzz)")
             current=""
