@@ -31,8 +31,8 @@ ctest_j=${CFUTURES_CHECK_CTEST_J:-2}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=0:detect_leaks=1:strict_init_order=1:check_initialization_order=1:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 # atexit_sleep_ms=0: TSan otherwise sleeps 1 s at the exit of each of the ~550 test processes.
-# suppressions: the races TSan reports inside the uninstrumented libstdc++ (scripts/tsan.supp says which, and why).
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:atexit_sleep_ms=0:suppressions=$repo/scripts/tsan.supp}
+# (TSan's suppressions are built into the library's TSan builds: src/tsan_suppressions.cpp.)
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:atexit_sleep_ms=0}
 
 summary=()
 current=""
