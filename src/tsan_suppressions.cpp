@@ -1,6 +1,6 @@
-// ThreadSanitizer's suppressions, built into the library in TSan builds only
-// (CMakeLists.txt adds this file when CFUTURES_SANITIZE contains "thread", and makes
-// every program linked with cfutures keep it): TSan asks a program for them through
+// ThreadSanitizer's suppressions, built into TSan builds only (CMakeLists.txt links
+// this file's object into every program that links cfutures when CFUTURES_SANITIZE
+// contains "thread"; the tests check it is there): TSan asks a program for them through
 // __tsan_default_suppressions. Built in, not a file named in TSAN_OPTIONS, because a
 // process started with a private /tmp (ProcessCleanupTest's sandbox) could not read
 // a file under a checkout in /tmp, and a re-executed worker reads TSAN_OPTIONS too.

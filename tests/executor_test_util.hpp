@@ -25,16 +25,6 @@
 
 #include <cfutures/cfutures.hpp>
 
-#if defined(__SANITIZE_THREAD__)
-// libstdc++ is not built with ThreadSanitizer: the reference count of a
-// std::exception_ptr (atomics inside libsupc++) is invisible to it, so when the
-// last reference to a call's exception is dropped on a worker after another thread
-// caught it, TSan reports a race that is not there (a known false positive).
-extern "C" __attribute__((weak)) const char* __tsan_default_suppressions() {
-    return "race:std::__exception_ptr::exception_ptr::_M_release\n";
-}
-#endif
-
 namespace cf_test {
 
 using namespace std::chrono_literals;
