@@ -100,6 +100,34 @@ void StateBase::finish_transition(std::uint32_t old_word, CallbackNode* user_cal
     }
 }
 
+bool StateBase::cancel_running() noexcept {
+    std::uint32_t w = lock() | kLock;
+    for (;;) {
+        if (static_cast<FutureState>(w & kStateMask) != FutureState::running) {
+            word_.fetch_and(~kLock, std::memory_order_release);
+            return false;
+        }
+        const std::uint32_t nw = kLock | static_cast<std::uint32_t>(FutureState::cancelled);
+        if (word_.compare_exchange_weak(w, nw, std::memory_order_acq_rel, std::memory_order_relaxed)) break;
+    }
+    CallbackNode* user = take_callbacks_locked();
+    word_.fetch_and(~kLock, std::memory_order_release);
+    finish_transition(w, user);
+    return true;
+}
+
+bool StateBase::request_stop() noexcept {
+    if (cancel()) return true;  // pending, or cancelled already
+    return state() == FutureState::running && stop_running();
+}
+
+bool StateBase::fail_running(std::exception_ptr error) noexcept {
+    if (state() != FutureState::running || !claim_finish()) return false;
+    exception_ = std::move(error);
+    commit_finish();
+    return true;
+}
+
 bool StateBase::cancel() noexcept {
     std::uint32_t w = lock() | kLock;
     for (;;) {

@@ -142,6 +142,12 @@ public:
     }
     const std::string& prefix() const noexcept { return prefix_; }
 
+    CallTimer& timer() {
+        std::lock_guard g(mutex_);
+        if (!timer_) timer_ = std::make_unique<CallTimer>();
+        return *timer_;
+    }
+
 private:
     /// A worker's own cache line, read by submitters deciding whether to wake someone.
     struct alignas(64) Slot {
@@ -431,6 +437,9 @@ private:
     std::atomic<int> started_{0};                         // slots_ in use
     std::vector<std::unique_ptr<Slot>> slot_storage_;     // guarded by mutex_
     std::atomic<int> num_parked_{0};  // parked_.size(), readable without mutex_
+    // Calls with a timeout are armed only while they run on a worker, which holds the
+    // core: the timer outlives them all.
+    std::unique_ptr<CallTimer> timer_;  // created under mutex_ at the first timed call
 };
 
 thread_local ThreadPoolCore* ThreadPoolCore::tls_current_pool = nullptr;
@@ -438,6 +447,8 @@ thread_local bool ThreadPoolCore::tls_waiting_in_shutdown = false;
 thread_local bool ThreadPoolCore::tls_idle_early = false;
 
 void thread_pool_enqueue(ThreadPoolCore& core, StateBase* task) { core.enqueue(task); }
+
+CallTimer& thread_pool_timer(ThreadPoolCore& core) { return core.timer(); }
 
 }  // namespace detail
 

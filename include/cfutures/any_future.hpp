@@ -26,6 +26,8 @@ public:
 
     /// As Future::cancel().
     bool cancel() const noexcept { return state_->cancel(); }
+    /// As Future::request_stop().
+    bool request_stop() const noexcept { return state_->request_stop(); }
     /// True once cancelled.
     [[nodiscard]] bool cancelled() const noexcept { return state_->cancelled(); }
     /// True while the call runs (RUNNING).

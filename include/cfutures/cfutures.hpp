@@ -3,6 +3,7 @@
 
 #include <cfutures/any_future.hpp>
 #include <cfutures/as_completed.hpp>
+#include <cfutures/call_options.hpp>
 #include <cfutures/callback_errors.hpp>
 #include <cfutures/coroutine.hpp>
 #include <cfutures/errors.hpp>

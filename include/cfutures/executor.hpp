@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <optional>
 
+#include <cfutures/call_options.hpp>
+
 namespace cf {
 
 /// Python's map(..., timeout=, chunksize=, buffersize=) keywords.
@@ -16,6 +18,9 @@ struct MapOptions {
     std::size_t chunksize = 1;
     /// Consume the inputs lazily, with at most this many calls (or chunks) in flight.
     std::optional<std::size_t> buffersize{};
+    /// The longest each call may run (CallOptions::timeout); a chunk of n calls may run
+    /// n times as long. Must be greater than zero.
+    std::optional<std::chrono::nanoseconds> call_timeout{};
 };
 
 /// Python's Executor: something that runs calls asynchronously.

@@ -63,6 +63,13 @@ public:
 
     /// PENDING -> CANCELLED and true; RUNNING or FINISHED -> false; already cancelled -> true.
     bool cancel() const noexcept { return state_->cancel(); }
+    /// Stops the call, pending or running, and the executor lives on. Pending: cancelled,
+    /// true. Running in a process pool: CANCELLED when it returns (the worker running it
+    /// is killed and replaced, or skips it if it has not begun it), true. Running in a
+    /// thread pool or an MPI executor: its std::stop_token is asked to stop, true when the
+    /// callable takes one (the future then ends as the call does), else false. Done, or a
+    /// future no executor runs: as cancel().
+    bool request_stop() const noexcept { return state_->request_stop(); }
     /// True once cancelled.
     [[nodiscard]] bool cancelled() const noexcept { return state_->cancelled(); }
     /// True while the call runs (RUNNING).

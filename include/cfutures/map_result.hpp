@@ -40,6 +40,7 @@ enum class MapOrder { input, completion };
 inline void check_map_options(const MapOptions& o) {
     if (o.chunksize < 1) throw std::invalid_argument("map: chunksize must be >= 1, got 0");
     if (o.buffersize && *o.buffersize == 0) throw std::invalid_argument("map: buffersize must be >= 1, got 0");
+    check_call_timeout(o.call_timeout, "map: MapOptions::call_timeout");
 }
 
 }  // namespace detail

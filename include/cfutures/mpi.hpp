@@ -41,7 +41,10 @@ struct MPIPoolOptions {
 namespace detail {
 /// The root side: talks to the workers from a manager thread. Defined in mpi/src.
 class MPICore;
-void remote_submit(MPICore& core, cf::detail::StateBase* state, std::string call, cf::detail::ReplyDecoder decode);
+void remote_submit(MPICore& core, cf::detail::StateBase* state, std::string call, cf::detail::ReplyDecoder decode,
+                   std::chrono::nanoseconds timeout);
+/// A rank runs a call to its end: request_stop() of a running call does nothing.
+constexpr bool stops_running_calls(const MPICore*) noexcept { return false; }
 }  // namespace detail
 
 /// An executor whose workers are MPI processes. submit() and map() follow

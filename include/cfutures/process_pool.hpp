@@ -43,8 +43,12 @@ namespace detail {
 class ProcessPoolCore;
 
 /// Queues an encoded call whose reply `decode` turns into `state`'s result (taking over
-/// one reference to `state`). Throws, after releasing it, when the pool takes no more work.
-void remote_submit(ProcessPoolCore& core, StateBase* state, std::string call, ReplyDecoder decode);
+/// one reference to `state`), that may run `timeout` at most (zero: no limit). Throws,
+/// after releasing it, when the pool takes no more work.
+void remote_submit(ProcessPoolCore& core, StateBase* state, std::string call, ReplyDecoder decode,
+                   std::chrono::nanoseconds timeout);
+/// A process pool stops a running call by killing its worker: request_stop() ends it.
+constexpr bool stops_running_calls(const ProcessPoolCore*) noexcept { return true; }
 
 }  // namespace detail
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <utility>
 
+#include <cfutures/call_options.hpp>
+#include <cfutures/detail/call_stop.hpp>
 #include <cfutures/detail/map_args.hpp>
 #include <cfutures/detail/task_state.hpp>
 #include <cfutures/detail/zip_source.hpp>
@@ -37,10 +39,30 @@ class ThreadPoolCore;
 /// error, after releasing that reference, when the pool takes no more work.
 void thread_pool_enqueue(ThreadPoolCore& core, StateBase* task);
 
+/// The pool's timer of calls with a timeout, started at the first.
+CallTimer& thread_pool_timer(ThreadPoolCore& core);
+
+/// Whether the thread pool can call `fn(args...)`, or `fn(token, args...)`.
 template <class Fn, class... Args>
-auto submit_to(ThreadPoolCore& core, Fn&& fn, Args&&... args) {
-    using R = call_result_t<Fn, Args...>;
-    StateBase* task = make_task(std::forward<Fn>(fn), std::forward<Args>(args)...);
+concept pool_callable = std::invocable<std::decay_t<Fn>, std::decay_t<Args>...> || takes_stop_token_v<Fn, Args...>;
+
+/// Submits fn(args...) with a timeout, if any (checked by the caller).
+template <class Fn, class... Args>
+auto submit_to(ThreadPoolCore& core, const std::optional<std::chrono::nanoseconds>& timeout, Fn&& fn, Args&&... args) {
+    using R = pool_call_result_t<Fn, Args...>;
+    auto make_stoppable = [&] {
+        CallTimer* timer = timeout ? &thread_pool_timer(core) : nullptr;
+        return make_stoppable_task(timer, timeout.value_or(std::chrono::nanoseconds(0)), std::forward<Fn>(fn),
+                                   std::forward<Args>(args)...);
+    };
+    StateBase* task = nullptr;
+    if constexpr (takes_stop_token_v<Fn, Args...>) {
+        task = make_stoppable();
+    } else if (!timeout) {
+        task = make_task(std::forward<Fn>(fn), std::forward<Args>(args)...);  // the plain, fastest kind
+    } else {
+        task = make_stoppable();
+    }
     Future<R> future = FutureAccess::adopt_state<Future<R>>(task);
     thread_pool_enqueue(core, task);
     return future;
@@ -60,12 +82,25 @@ public:
     /// shutdown(true).
     ~ThreadPoolExecutor() override;
 
-    /// Schedules fn(args...) (decay-copied, as std::async) and returns its future.
-    /// Throws std::runtime_error after shutdown, BrokenThreadPool when broken.
+    /// Schedules fn(args...) (decay-copied, as std::async) and returns its future. A `fn`
+    /// whose first parameter is a std::stop_token is given one, asked to stop by the
+    /// future's request_stop() (and by a timeout).
+    /// Throws ShutdownError after shutdown, BrokenThreadPool when broken.
     template <class Fn, class... Args>
-        requires std::invocable<std::decay_t<Fn>, std::decay_t<Args>...>
+        requires detail::pool_callable<Fn, Args...>
     auto submit(Fn&& fn, Args&&... args) {
-        return detail::submit_to(*core_, std::forward<Fn>(fn), std::forward<Args>(args)...);
+        return detail::submit_to(*core_, std::nullopt, std::forward<Fn>(fn), std::forward<Args>(args)...);
+    }
+
+    /// As submit(fn, args...), with options: a timeout fails the future with TimeoutError
+    /// once the call has run that long (and asks its token to stop); the call keeps its
+    /// thread until it returns, and what it returns is dropped. Throws
+    /// std::invalid_argument when the timeout is not greater than zero.
+    template <class Fn, class... Args>
+        requires detail::pool_callable<Fn, Args...>
+    auto submit(const CallOptions& options, Fn&& fn, Args&&... args) {
+        detail::check_call_timeout(options.timeout, "submit: CallOptions::timeout");
+        return detail::submit_to(*core_, options.timeout, std::forward<Fn>(fn), std::forward<Args>(args)...);
     }
 
     /// map(fn, ranges..., [MapOptions]): fn over the zipped ranges, results in input order.
@@ -95,10 +130,11 @@ private:
     auto map_impl(const MapOptions& options, Fn&& fn, Ranges&&... ranges) {
         static_assert(sizeof...(Ranges) > 0, "map needs at least one input range");
         static_assert((std::ranges::input_range<Ranges> && ...), "map's inputs must be ranges");
-        using R = detail::call_result_t<Fn, std::ranges::range_reference_t<Ranges>...>;
+        using R = detail::pool_call_result_t<Fn, std::ranges::range_reference_t<Ranges>...>;
         detail::check_map_options(options);
         auto source = std::make_unique<Source<std::decay_t<Fn>, Ranges...>>(
-            std::weak_ptr<detail::ThreadPoolCore>(core_), std::forward<Fn>(fn), std::forward<Ranges>(ranges)...);
+            std::weak_ptr<detail::ThreadPoolCore>(core_), options.call_timeout, std::forward<Fn>(fn),
+            std::forward<Ranges>(ranges)...);
         return MapResult<R>(options, std::move(source));
     }
 
@@ -108,24 +144,28 @@ private:
 /// map()'s input side (private): submits the next call as results are taken.
 template <class Fn, class... Ranges>
 class ThreadPoolExecutor::Source final
-    : public detail::UnitSource<Future<detail::call_result_t<Fn, std::ranges::range_reference_t<Ranges>...>>> {
-    using R = detail::call_result_t<Fn, std::ranges::range_reference_t<Ranges>...>;
+    : public detail::UnitSource<Future<detail::pool_call_result_t<Fn, std::ranges::range_reference_t<Ranges>...>>> {
+    using R = detail::pool_call_result_t<Fn, std::ranges::range_reference_t<Ranges>...>;
 
 public:
     template <class F>
-    Source(std::weak_ptr<detail::ThreadPoolCore> core, F&& fn, Ranges&&... ranges)
-        : core_(std::move(core)), fn_(std::forward<F>(fn)), zip_(std::forward<Ranges>(ranges)...) {}
+    Source(std::weak_ptr<detail::ThreadPoolCore> core, std::optional<std::chrono::nanoseconds> call_timeout, F&& fn,
+           Ranges&&... ranges)
+        : core_(std::move(core)), call_timeout_(call_timeout), fn_(std::forward<F>(fn)),
+          zip_(std::forward<Ranges>(ranges)...) {}
 
     std::optional<Future<R>> next() override {
         // Like Python's weakref to the executor: once it is gone, no more calls are submitted.
         auto core = core_.lock();
         if (!core || zip_.exhausted()) return std::nullopt;
-        return zip_.consume(
-            [&](auto&&... args) { return detail::submit_to(*core, fn_, std::forward<decltype(args)>(args)...); });
+        return zip_.consume([&](auto&&... args) {
+            return detail::submit_to(*core, call_timeout_, fn_, std::forward<decltype(args)>(args)...);
+        });
     }
 
 private:
     std::weak_ptr<detail::ThreadPoolCore> core_;
+    std::optional<std::chrono::nanoseconds> call_timeout_;
     Fn fn_;
     detail::ZipSource<Ranges...> zip_;
 };

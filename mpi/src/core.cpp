@@ -210,7 +210,8 @@ private:
     bool dispatch() {
         const auto now = CallWindow::Clock::now();
         const bool any = book_.dispatch([&] { return pick_worker(now); },
-                                        [&](Worker& w, std::uint64_t id, const std::string& bytes) {
+                                        [&](Worker& w, std::uint64_t id, const cf::detail::PendingCall& call) {
+                                            const std::string& bytes = call.bytes;
                                             std::string& batch = batches_[static_cast<std::size_t>(&w - workers_.data())];
                                             if (!fits_in_batch(batch, bytes.size()))
                                                 post(w.rank, kTagCall, std::exchange(batch, {}));
@@ -482,8 +483,9 @@ std::shared_ptr<MPICore> started(MPI_Comm comm, std::vector<int> workers, Owners
     return core;
 }
 
-void remote_submit(MPICore& core, StateBase* state, std::string call, ReplyDecoder decode) {
-    core.submit(state, std::move(call), decode);
+void remote_submit(MPICore& core, StateBase* state, std::string call, ReplyDecoder decode,
+                   std::chrono::nanoseconds timeout) {
+    core.submit(state, std::move(call), decode, timeout);
 }
 
 }  // namespace cf::mpi::detail

@@ -244,8 +244,8 @@ private:
     void dispatch() {
         const auto now = CallWindow::Clock::now();
         book_.dispatch([&] { return pick_worker(now); },
-                       [&](Worker& w, std::uint64_t id, const std::string& bytes) {
-                           wire::append_frame(w.out, wire::Kind::call, id, bytes);
+                       [&](Worker& w, std::uint64_t id, const PendingCall& call) {
+                           wire::append_frame(w.out, wire::Kind::call, id, call.bytes);
                            w.in_flight.push_back({id, now});
                            if (max_tasks_ > 0 && ++w.sent >= max_tasks_) w.retiring = true;
                        });
@@ -487,8 +487,9 @@ private:
     char read_chunk_[64 * 1024];
 };
 
-void remote_submit(ProcessPoolCore& core, StateBase* state, std::string call, ReplyDecoder decode) {
-    core.submit(state, std::move(call), decode);
+void remote_submit(ProcessPoolCore& core, StateBase* state, std::string call, ReplyDecoder decode,
+                   std::chrono::nanoseconds timeout) {
+    core.submit(state, std::move(call), decode, timeout);
 }
 
 }  // namespace detail

@@ -2,7 +2,9 @@
 
 #include <pthread.h>
 
+#include <mutex>
 #include <stdexcept>
+#include <vector>
 #include <utility>
 
 #include <cfutures/detail/type_name.hpp>
@@ -19,7 +21,31 @@ int default_worker_count() noexcept {
     return hw ? static_cast<int>(hw) : 1;
 }
 
-void RemoteManager::submit(StateBase* state, std::string bytes, ReplyDecoder decode) {
+namespace {
+// The managers whose threads run, told when a running call is stopped (its state knows
+// it is remote, not which manager runs it: a pointer per call would cost every call).
+std::mutex g_managers_mutex;
+std::vector<std::weak_ptr<RemoteManager>> g_managers;  // guarded by g_managers_mutex
+}  // namespace
+
+void remote_stop_requested() noexcept {
+    std::vector<std::shared_ptr<RemoteManager>> live;
+    {
+        std::lock_guard g(g_managers_mutex);
+        std::erase_if(g_managers, [](const std::weak_ptr<RemoteManager>& m) { return m.expired(); });
+        for (const auto& m : g_managers) {
+            if (auto p = m.lock()) live.push_back(std::move(p));
+        }
+    }
+    for (const auto& m : live) m->note_stop_request();
+}
+
+void RemoteManager::note_stop_request() noexcept {
+    stops_requested_.store(true, std::memory_order_seq_cst);
+    wake();
+}
+
+void RemoteManager::submit(StateBase* state, std::string bytes, ReplyDecoder decode, std::chrono::nanoseconds timeout) {
     if (bytes.size() > max_call_bytes_) {
         state->release();
         throw std::length_error("cfutures: the call encodes to " + std::to_string(bytes.size()) +
@@ -48,10 +74,12 @@ void RemoteManager::submit(StateBase* state, std::string bytes, ReplyDecoder dec
         }
     }
     // Calls submitted before and still waiting for a worker would be overtaken.
-    if (submitted_.empty() && !calls_queued_.load(std::memory_order_relaxed) && try_express_locked(state, bytes, decode))
+    // (A call with a timeout goes through the manager, which keeps the deadlines.)
+    if (timeout.count() == 0 && submitted_.empty() && !calls_queued_.load(std::memory_order_relaxed) &&
+        try_express_locked(state, bytes, decode))
         return;
     const bool was_empty = submitted_.empty();
-    submitted_.push_back(PendingCall{state, std::move(bytes), decode});
+    submitted_.push_back(PendingCall{state, std::move(bytes), decode, timeout});
     lk.unlock();
     if (was_empty) wake();  // else the manager has been woken, and takes them all at once
 }
@@ -85,6 +113,8 @@ void RemoteManager::start_manager_locked() {
     before_manager_starts_locked();
     manager_ = std::thread([self = shared_from_this()] { self->manager_main(); });
     cancel_.manager_started_locked(manager_.get_id());
+    std::lock_guard g(g_managers_mutex);
+    g_managers.push_back(weak_from_this());
 }
 
 void RemoteManager::manager_main() {
@@ -117,6 +147,7 @@ bool RemoteManager::take_submitted() {
         break_executor(broken_elsewhere);
         return true;
     }
+    if (stops_requested_.exchange(false, std::memory_order_seq_cst)) stop_cancelled_calls();
     if (cancel != 0) {  // shutdown(cancel_futures=true): what has not been sent
         book_.cancel_queued();
         cancel_.served(mutex_, cancel);

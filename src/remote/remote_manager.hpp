@@ -46,7 +46,7 @@ public:
     /// executor's break when broken, ShutdownError after shutdown, std::length_error
     /// when the call is larger than the transport carries. Starts the manager thread at
     /// the first submit unless started already.
-    void submit(StateBase* state, std::string bytes, ReplyDecoder decode);
+    void submit(StateBase* state, std::string bytes, ReplyDecoder decode, std::chrono::nanoseconds timeout = {});
 
     /// Python's shutdown(wait, cancel_futures): with cancel_futures, every call not yet
     /// handed to a worker is cancelled when it returns.
@@ -62,6 +62,10 @@ public:
     /// Any thread: the executor is broken for `why`; the manager fails the calls at its
     /// next turn. Returns the exception to fail the caller's own call with.
     std::exception_ptr break_from_elsewhere(const std::string& why);
+
+    /// Any thread: a running call of some executor was stopped (request_stop()); the
+    /// manager looks for its own such calls at its next turn (stop_cancelled_calls()).
+    void note_stop_request() noexcept;
 
 protected:
     /// `max_call_bytes`: the largest encoded call the transport carries.
@@ -88,6 +92,9 @@ protected:
     /// The manager thread, after a break failed the book's calls with `error`: fail what
     /// the transport holds itself.
     virtual void on_break(const std::exception_ptr&) {}
+    /// The manager thread: some running call was stopped (its state CANCELLED); the
+    /// transport stops those of its own calls that are (a process pool kills the worker).
+    virtual void stop_cancelled_calls() {}
 
     // ---- the pieces of a loop (manager thread) -----------------------------------
 
@@ -131,6 +138,7 @@ private:
     CancelHandshake cancel_;                 // guarded by mutex_
     std::exception_ptr broken_elsewhere_;    // a break found off the manager thread; guarded by mutex_
     std::atomic<bool> calls_queued_{false};  // the manager holds calls waiting for a worker
+    std::atomic<bool> stops_requested_{false};  // note_stop_request() since the last take_submitted()
     std::mutex join_mutex_;
     std::thread manager_;  // guarded by mutex_ (start) and join_mutex_ (join)
     bool broken_here_ = false;

@@ -8,7 +8,9 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <chrono>
 #include <exception>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -26,8 +28,10 @@ namespace cf::detail {
 /// A submitted call, as the manager holds it.
 struct PendingCall {
     StateBase* state = nullptr;  // one reference, released when the call ends
-    std::string bytes;           // the encoded call; dropped once sent
+    std::string bytes;           // the encoded call; dropped when it has run
     ReplyDecoder decode = nullptr;
+    std::chrono::nanoseconds timeout{};  // the longest it may run once begun; zero: no limit
+    bool requeued = false;  // sent to a worker that was stopped before it began the call: RUNNING already
 };
 
 class CallBook {
@@ -76,7 +80,7 @@ public:
 
     /// Sends queued calls, oldest first, while `pick()` finds a worker (a Worker*, or null
     /// when every worker is busy): each call becomes RUNNING before `send(worker, id, call)`
-    /// ships its bytes, as Python's set_running_or_notify_cancel; a call cancelled (or
+    /// ships its bytes (a PendingCall), as Python's set_running_or_notify_cancel; a call cancelled (or
     /// completed by hand) while queued is dropped without a worker. Returns whether any
     /// call left the queue.
     template <class Pick, class Send>
@@ -90,10 +94,14 @@ public:
             auto* worker = call.state->cancelled() ? nullptr : pick();
             if (!worker && !call.state->cancelled()) break;  // every worker is busy
             bool run = false;
-            try {
-                run = call.state->set_running_or_notify_cancel();
-            } catch (const InvalidStateError&) {
-                run = false;  // completed by hand while queued
+            if (call.requeued) {
+                run = call.state->running();  // not stopped (CANCELLED) or ended by hand meanwhile
+            } else {
+                try {
+                    run = call.state->set_running_or_notify_cancel();
+                } catch (const InvalidStateError&) {
+                    run = false;  // completed by hand while queued
+                }
             }
             queue_.pop_front();
             any = true;
@@ -102,10 +110,29 @@ public:
                 calls_.erase(it);
                 continue;
             }
-            send(*worker, id, std::as_const(call.bytes));
-            std::string().swap(call.bytes);  // the arguments are not kept once sent
+            // The bytes stay until the call has run (its reply): a worker stopped before it
+            // began the call hands it back, to be sent again.
+            send(*worker, id, std::as_const(call));
         }
         return any;
+    }
+
+    /// Puts calls sent to a worker that was stopped before it began them back at the front
+    /// of the queue, in the order given (they stay RUNNING: sent again, never run twice).
+    template <class Ids>
+    void requeue_front(const Ids& ids) {
+        for (auto it = std::rbegin(ids); it != std::rend(ids); ++it) {
+            auto found = calls_.find(*it);
+            if (found == calls_.end()) continue;
+            found->second.requeued = true;
+            queue_.push_front(*it);
+        }
+    }
+
+    /// The state of call `id`, still in the book; null when there is none.
+    [[nodiscard]] StateBase* state_of(std::uint64_t id) const noexcept {
+        auto it = calls_.find(id);
+        return it == calls_.end() ? nullptr : it->second.state;
     }
 
     /// The call with `id`, out of the book; nullopt when there is none (it failed already).

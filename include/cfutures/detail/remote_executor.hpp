@@ -15,6 +15,7 @@
 
 #include <cfutures/detail/map_args.hpp>
 #include <cfutures/detail/remote_call.hpp>
+#include <cfutures/detail/stop_token_traits.hpp>
 #include <cfutures/detail/zip_source.hpp>
 #include <cfutures/executor.hpp>
 #include <cfutures/future.hpp>
@@ -22,28 +23,53 @@
 
 namespace cf::detail {
 
+/// A call was stopped while it ran (RUNNING -> CANCELLED): every remote manager that
+/// stops running calls looks for it in its workers. Defined in src/remote/.
+void remote_stop_requested() noexcept;
+
+/// Refuses, at compile time, a callable that takes a std::stop_token (a process-based
+/// executor stops a call by killing its worker, not by asking it).
+template <class Fn, class... Args>
+constexpr bool refuse_stop_token() {
+    static_assert(!takes_stop_token_v<Fn, Args...>,
+                  "cfutures: a process-based executor cannot give a call a std::stop_token: it stops a "
+                  "running call by killing its worker (ProcessPoolExecutor) or lets it run to its end (MPI). "
+                  "Take no std::stop_token, or submit to a ThreadPoolExecutor.");
+    return true;
+}
+
 /// The state of a remote call: it can keep the helper its core gives it (an express
 /// lane, whose reply the waiting thread takes itself).
 template <class R>
 class RemoteState final : public ResultState<R> {
 public:
+    /// `stoppable`: the executor stops a running call (a process pool kills its worker).
+    explicit RemoteState(bool stoppable) noexcept : stoppable_(stoppable) {}
     void set_wait_helper(std::shared_ptr<WaitHelper> helper) noexcept override { helper_ = std::move(helper); }
 
 protected:
     void destroy() noexcept override { delete this; }
     WaitHelper* wait_helper() const noexcept override { return helper_.get(); }
+    /// request_stop() of a running call: CANCELLED at once; the manager stops the call.
+    bool stop_running() noexcept override {
+        if (!stoppable_ || !this->cancel_running()) return false;
+        remote_stop_requested();
+        return true;
+    }
 
 private:
     std::shared_ptr<WaitHelper> helper_;  // set by the core before the future is handed out
+    const bool stoppable_;
 };
 
 /// A new future for an encoded call, queued on `core` (which takes the second reference).
 template <class R, class Core>
-Future<R> submit_encoded(Core& core, std::string call, ReplyDecoder decode) {
-    auto* state = new RemoteState<R>();
+Future<R> submit_encoded(Core& core, std::string call, ReplyDecoder decode,
+                         std::chrono::nanoseconds timeout = std::chrono::nanoseconds(0)) {
+    auto* state = new RemoteState<R>(stops_running_calls(&core));
     state->init_refs(2);
     Future<R> future = FutureAccess::adopt_state<Future<R>>(state);
-    remote_submit(core, state, std::move(call), decode);
+    remote_submit(core, state, std::move(call), decode, timeout);
     return future;
 }
 
@@ -59,8 +85,10 @@ public:
     using Unit = Future<ChunkOutcomes<R>>;
 
     template <class F>
-    RemoteMapSource(std::weak_ptr<Core> core, std::size_t chunksize, F&& fn, Ranges&&... ranges)
-        : core_(std::move(core)), chunksize_(chunksize), fn_(std::forward<F>(fn)), zip_(std::forward<Ranges>(ranges)...) {}
+    RemoteMapSource(std::weak_ptr<Core> core, std::size_t chunksize, std::optional<std::chrono::nanoseconds> call_timeout,
+                    F&& fn, Ranges&&... ranges)
+        : core_(std::move(core)), chunksize_(chunksize), call_timeout_(call_timeout.value_or(std::chrono::nanoseconds(0))),
+          fn_(std::forward<F>(fn)), zip_(std::forward<Ranges>(ranges)...) {}
 
     std::optional<Unit> next() override {
         // Like Python's weakref to the executor: once it is gone, no more calls are submitted.
@@ -70,12 +98,15 @@ public:
         while (items.size() < chunksize_ && !zip_.exhausted()) {
             zip_.consume([&](auto&&... args) { items.emplace_back(args...); });
         }
-        return submit_encoded<ChunkOutcomes<R>>(*core, encode_chunk(fn_, items), &complete_chunk<R>);
+        // A chunk of n calls may run n times a call's limit (API.md).
+        const auto timeout = call_timeout_ * static_cast<std::int64_t>(items.size());
+        return submit_encoded<ChunkOutcomes<R>>(*core, encode_chunk(fn_, items), &complete_chunk<R>, timeout);
     }
 
 private:
     std::weak_ptr<Core> core_;
     std::size_t chunksize_;
+    std::chrono::nanoseconds call_timeout_;  // zero: none
     Fn fn_;
     ZipSource<Ranges...> zip_;
 };
@@ -89,12 +120,21 @@ public:
     /// Throws what encoding the arguments throws, std::runtime_error after shutdown,
     /// a BrokenExecutor when broken.
     template <class Fn, class... Args>
-        requires std::invocable<std::decay_t<Fn>, std::decay_t<Args>...>
+        requires(std::invocable<std::decay_t<Fn>, std::decay_t<Args>...> || takes_stop_token_v<Fn, Args...>)
     auto submit(Fn&& fn, Args&&... args) {
-        using F = std::decay_t<Fn>;
-        using R = call_result_t<Fn, Args...>;
-        std::string call = encode_call_as(static_cast<wire_args_t<F, Args...>*>(nullptr), fn, args...);
-        return submit_encoded<R>(*core_, std::move(call), &complete_call<R>);
+        return submit_timed(std::chrono::nanoseconds(0), std::forward<Fn>(fn), std::forward<Args>(args)...);
+    }
+
+    /// As submit(fn, args...), with options: a call that runs longer than its timeout
+    /// fails with TimeoutError at once (a process pool kills and replaces the worker
+    /// running it; an MPI rank runs it to its end, and its result is dropped). Throws
+    /// std::invalid_argument when the timeout is not greater than zero.
+    template <class Fn, class... Args>
+        requires(std::invocable<std::decay_t<Fn>, std::decay_t<Args>...> || takes_stop_token_v<Fn, Args...>)
+    auto submit(const CallOptions& options, Fn&& fn, Args&&... args) {
+        check_call_timeout(options.timeout, "submit: CallOptions::timeout");
+        return submit_timed(options.timeout.value_or(std::chrono::nanoseconds(0)), std::forward<Fn>(fn),
+                            std::forward<Args>(args)...);
     }
 
     /// map(fn, ranges..., [MapOptions]): with chunksize > 1, each chunk of calls
@@ -128,15 +168,27 @@ protected:
     std::shared_ptr<Core> core_;
 
 private:
+    template <class Fn, class... Args>
+    auto submit_timed(std::chrono::nanoseconds timeout, Fn&& fn, Args&&... args) {
+        static_assert(refuse_stop_token<Fn, Args...>());
+        if constexpr (!takes_stop_token_v<Fn, Args...>) {
+            using F = std::decay_t<Fn>;
+            using R = call_result_t<Fn, Args...>;
+            std::string call = encode_call_as(static_cast<wire_args_t<F, Args...>*>(nullptr), fn, args...);
+            return submit_encoded<R>(*core_, std::move(call), &complete_call<R>, timeout);
+        }
+    }
+
     template <class Fn, class... Ranges>
     auto map_impl(const MapOptions& options, Fn&& fn, MapOrder order, Ranges&&... ranges) {
         static_assert(sizeof...(Ranges) > 0, "map needs at least one input range");
         static_assert((std::ranges::input_range<Ranges> && ...), "map's inputs must be ranges");
+        static_assert(refuse_stop_token<Fn, std::ranges::range_reference_t<Ranges>...>());
         using R = call_result_t<Fn, std::ranges::range_reference_t<Ranges>...>;
         check_map_options(options);
         using Source = RemoteMapSource<Core, std::decay_t<Fn>, Ranges...>;
-        auto source = std::make_unique<Source>(std::weak_ptr<Core>(core_), options.chunksize, std::forward<Fn>(fn),
-                                               std::forward<Ranges>(ranges)...);
+        auto source = std::make_unique<Source>(std::weak_ptr<Core>(core_), options.chunksize, options.call_timeout,
+                                               std::forward<Fn>(fn), std::forward<Ranges>(ranges)...);
         return MapResult<R, typename Source::Unit>(options, std::move(source), order);
     }
 };

@@ -2,18 +2,24 @@
 // intrusively reference-counted, that an executor extends with the call
 // itself (see task_state.hpp) so that a task costs one allocation.
 //
-// State machine (Python's, plus one transient state):
+// State machine (Python's, plus one transient state and two ways to stop a running call):
 //
-//      PENDING ──cancel()──────────────► CANCELLED ──set_running_or_notify_cancel()──► CANCELLED_AND_NOTIFIED
-//         │                                  (done: waiters and callbacks fire here)
+//      PENDING ──cancel() / request_stop()─► CANCELLED ──set_running_or_notify_cancel()──► CANCELLED_AND_NOTIFIED
+//         │                                   ▲  (done: waiters and callbacks fire here)
+//         │                                   │ request_stop() of a call a process pool
+//         │                                   │ stops (its worker killed or told to skip it)
 //         ├─set_running_or_notify_cancel()─► RUNNING
 //         │                                     │
-//         └─set_result/set_exception──┐         │ set_result/set_exception
+//         └─set_result/set_exception──┐         │ set_result/set_exception, or the call's
+//                                     │         │ timeout (TimeoutError) before it returns
 //                                     ▼         ▼
 //                                    FINISHING (claimed by one setter, value being stored)
 //                                         │
 //                                         ▼
 //                                     FINISHED (done: waiters and callbacks fire here)
+//
+// A call whose future ended while it ran (stopped, timed out) still returns in a thread
+// pool: its outcome finds the state done and is dropped.
 //
 // Invariants:
 //  * The state word holds the state (bits 0-2), a LOCK bit guarding the
@@ -113,6 +119,11 @@ public:
 
     // ---- Python's Future API ---------------------------------------------
     bool cancel() noexcept;
+    /// request_stop(): PENDING -> CANCELLED (as cancel()); RUNNING -> whatever the executor
+    /// running the call does (stop_running()); done -> as cancel().
+    bool request_stop() noexcept;
+    /// RUNNING -> FINISHED with `error` (a call's timeout). False when not RUNNING.
+    bool fail_running(std::exception_ptr error) noexcept;
     /// Python's set_running_or_notify_cancel; throws InvalidStateError when not PENDING or CANCELLED.
     bool set_running_or_notify_cancel();
     void set_exception(std::exception_ptr e);
@@ -155,6 +166,11 @@ protected:
     virtual void release_call() noexcept {}
     /// The type of the result, for repr.
     [[nodiscard]] virtual const std::type_info& result_type() const noexcept = 0;
+    /// request_stop() of a RUNNING call: what its executor does (a stop token asked, a
+    /// worker told). True when the call is being stopped; false by default.
+    virtual bool stop_running() noexcept { return false; }
+    /// RUNNING -> CANCELLED, firing waiters and callbacks. False when not RUNNING.
+    bool cancel_running() noexcept;
     /// What wait() tries before it parks, if anything.
     [[nodiscard]] virtual WaitHelper* wait_helper() const noexcept { return nullptr; }
 

@@ -15,10 +15,27 @@
 
 namespace cf::detail {
 
-template <class T, class Call>
+/// What a plain task does around its call: nothing (CallStop, in call_stop.hpp, is the
+/// policy of a call with a timeout or a stop token).
+struct NoStop {
+    template <class Call>
+    decltype(auto) invoke(Call& call) {
+        return call();
+    }
+    void began(StateBase&) noexcept {}
+    void returned() noexcept {}
+    bool stop() noexcept { return false; }
+};
+
+template <class T, class Call, class Stop = NoStop>
 class TaskState final : public ResultState<T> {
 public:
-    explicit TaskState(Call&& call) : call_(std::move(call)) { this->init_refs(2); }
+    /// `stop_args`: what the Stop policy is constructed from.
+    template <class... StopArgs>
+    explicit TaskState(Call&& call, StopArgs&&... stop_args)
+        : call_(std::move(call)), stop_(std::forward<StopArgs>(stop_args)...) {
+        this->init_refs(2);
+    }
     ~TaskState() override {
         if (call_alive_) call_.~Call();
     }
@@ -26,23 +43,22 @@ public:
     void run() noexcept override {
         CallReturnedHook* const hook = std::exchange(tls_call_returned_hook, nullptr);
         if (!this->try_start()) return;  // cancelled (call already dropped) or completed by hand
+        stop_.began(*this);
         // A setter called by hand on the running future wins over the call's outcome,
-        // as in Python (the executor's own set_result would then fail).
+        // as in Python (the executor's own set_result would then fail); so does a stop
+        // or a timeout that ended the future while the call ran (its outcome is dropped).
         try {
             if constexpr (std::is_void_v<T>) {
-                call_();
-                drop_call();
-                if (hook) hook->call_returned();
+                stop_.invoke(call_);
+                returned(hook);
                 if (this->claim_finish()) this->store_and_commit();
             } else {
-                T value = call_();
-                drop_call();
-                if (hook) hook->call_returned();
+                T value = stop_.invoke(call_);
+                returned(hook);
                 if (this->claim_finish()) this->store_and_commit(std::move(value));
             }
         } catch (...) {
-            drop_call();
-            if (hook) hook->call_returned();
+            returned(hook);
             if (this->claim_finish()) {
                 this->exception_ = std::current_exception();
                 this->commit_finish();
@@ -51,6 +67,12 @@ public:
     }
 
 private:
+    void returned(CallReturnedHook* hook) noexcept {
+        drop_call();
+        stop_.returned();
+        if (hook) hook->call_returned();
+    }
+    bool stop_running() noexcept override { return stop_.stop(); }
     void release_call() noexcept override { drop_call(); }
     void drop_call() noexcept {
         if (call_alive_) {
@@ -64,6 +86,7 @@ private:
         Call call_;
     };
     bool call_alive_ = true;
+    [[no_unique_address]] Stop stop_;
 };
 
 /// The result type of a submitted call: what fn(args...) returns, decayed (a future holds values).
