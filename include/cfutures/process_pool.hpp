@@ -35,6 +35,10 @@ struct ProcessPoolOptions {
     RemoteInitializer initializer;
     /// A worker is replaced after this many calls. Incompatible with Fork.
     std::optional<int> max_tasks_per_child;
+    /// A worker whose resident memory exceeds this many bytes after a call is replaced
+    /// (the call's result is kept; calls it had not begun go to another worker).
+    /// Incompatible with Fork.
+    std::optional<std::size_t> max_memory_per_child{};
 };
 
 namespace detail {

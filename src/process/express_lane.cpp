@@ -128,7 +128,7 @@ bool Lane::take_shared_reply(std::uint64_t t) noexcept {
     } catch (...) {
         error = std::current_exception();  // out of memory: the future fails with it
     }
-    finish(reply, error);
+    finish(t, reply, error);
     return true;
 }
 
@@ -160,7 +160,7 @@ void Lane::help(const StateBase& state, const Deadline& deadline) noexcept {
     take_shared_reply(t);
 }
 
-void Lane::finish(std::string_view reply, const std::exception_ptr& error) noexcept {
+void Lane::finish(std::uint64_t t, std::string_view reply, const std::exception_ptr& error) noexcept {
     StateBase* const state = state_.exchange(nullptr, std::memory_order_relaxed);
     const ReplyDecoder decode = decode_;
     shared_->phase.store(kFree, std::memory_order_release);
@@ -185,11 +185,15 @@ void Lane::finish(std::string_view reply, const std::exception_ptr& error) noexc
     } else {
         CallBook::fail(state, error);
     }
-    // LANE -> AVAILABLE, or MANAGER after a failure; never out of DEAD (fail() ran meanwhile).
+    // LANE -> AVAILABLE, or MANAGER after a failure or when the call was stopped (the
+    // manager may be killing the worker: no other call may start in it); never out of
+    // DEAD (fail() ran meanwhile).
+    const bool stopped = stop_ticket_.load(std::memory_order_seq_cst) == t;
+    const std::uint32_t next = decoded && !stopped ? kAvailable : kManager;
     std::uint32_t lane = kLane;
-    if (owner_.compare_exchange_strong(lane, decoded ? kAvailable : kManager, std::memory_order_seq_cst))
-        shared_->owner.store(decoded ? kAvailable : kManager, std::memory_order_relaxed);
-    if (!decoded || manager_waits_.load(std::memory_order_seq_cst)) wake_manager();
+    if (owner_.compare_exchange_strong(lane, next, std::memory_order_seq_cst))
+        shared_->owner.store(next, std::memory_order_relaxed);
+    if (next == kManager || manager_waits_.load(std::memory_order_seq_cst)) wake_manager();
     state->release();
 }
 
@@ -199,6 +203,18 @@ void Lane::offer() noexcept {
     std::uint32_t manager = kManager;
     if (owner_.compare_exchange_strong(manager, kAvailable, std::memory_order_acq_rel))
         shared_->owner.store(kAvailable, std::memory_order_relaxed);
+}
+
+void Lane::stop_requested(const StateBase& state) noexcept {
+    const std::uint64_t t = ticket_.load(std::memory_order_seq_cst);
+    if (t == 0 || state_.load(std::memory_order_seq_cst) != &state) return;  // not (or no longer) in the lane
+    stop_ticket_.store(t, std::memory_order_seq_cst);
+    wake_manager();
+}
+
+bool Lane::take_stop() noexcept {
+    const std::uint64_t t = stop_ticket_.exchange(0, std::memory_order_seq_cst);
+    return t != 0 && ticket_.load(std::memory_order_seq_cst) == t;
 }
 
 bool Lane::revoke() noexcept {
@@ -235,7 +251,7 @@ void Lane::take_reply(std::uint64_t id, std::string_view elsewhere) {
             error = std::current_exception();
         }
     }
-    finish(reply, error);
+    finish(t, reply, error);
 }
 
 void Lane::fail(const std::exception_ptr& error) noexcept {
@@ -247,7 +263,7 @@ void Lane::fail(const std::exception_ptr& error) noexcept {
     // A reply the worker wrote before it went completes its call; otherwise the call fails,
     // whatever the shared memory says.
     if (take_shared_reply(t) || !claim(t)) return;
-    finish({}, error);
+    finish(t, {}, error);
 }
 
 // ---- the worker's side -------------------------------------------------------------

@@ -111,7 +111,15 @@ public:
     // ---- a thread waiting in result() ------------------------------------------------
     void help(const StateBase& state, const Deadline& deadline) noexcept override;
 
+    // ---- request_stop() of a call in the lane (any thread) --------------------------------
+    /// The call of `state` was stopped while it ran: if it is the lane's, the manager is
+    /// woken to kill the worker (take_stop()), and the lane is not offered again when the
+    /// call ends meanwhile.
+    void stop_requested(const StateBase& state) noexcept override;
+
     // ---- the manager thread ------------------------------------------------------------
+    /// Whether a stopped call still runs in the lane: then the worker must be killed.
+    bool take_stop() noexcept;
     /// MANAGER -> AVAILABLE.
     void offer() noexcept;
     /// AVAILABLE -> MANAGER; true when no call can be in the lane (false while one is).
@@ -136,7 +144,7 @@ private:
     bool take_shared_reply(std::uint64_t t) noexcept;
     /// Ends the lane call this thread won `t` for (see ticket_): a copy of the reply decoded
     /// into its future, or `error` when there is none.
-    void finish(std::string_view reply, const std::exception_ptr& error) noexcept;
+    void finish(std::uint64_t t, std::string_view reply, const std::exception_ptr& error) noexcept;
     /// The reply in the shared memory, copied out into copy_: its size read once and
     /// bounded. Only the thread that won the ticket uses copy_, until the lane is free.
     [[nodiscard]] std::string_view copy_reply();
@@ -152,6 +160,7 @@ private:
     int manager_wake_fd_ = -1;
     std::atomic<std::uint32_t> owner_{kManager};  // the truth; shared_->owner is its copy
     std::atomic<std::uint64_t> ticket_{0};        // the call in the lane (see above)
+    std::atomic<std::uint64_t> stop_ticket_{0};   // a lane call stopped by request_stop()
     std::atomic<StateBase*> state_{nullptr};      // its state, written before ticket_
     ReplyDecoder decode_ = nullptr;               // its decoder, written before ticket_
     std::string copy_;  // the last reply taken from the shared memory (kept: up to kCapacity)

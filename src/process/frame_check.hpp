@@ -25,9 +25,17 @@ inline const char* check_worker_frame(const wire::Header& h, const std::uint64_t
             if (!oldest_in_flight) return "a reply, but no call was sent to it";
             if (h.id != *oldest_in_flight) return "a reply to a call that is not its oldest in flight";
             return nullptr;
+        case wire::Kind::skipped:
+            if (!oldest_in_flight) return "a skipped call, but no call was sent to it";
+            if (h.id != *oldest_in_flight) return "a skipped call that is not its oldest in flight";
+            if (h.size != 0) return "a skipped call with a payload";
+            return nullptr;
         case wire::Kind::lane_done:
             if (!lane) return "an express-lane notice, but it has no lane";
             if (!lane->plausible_notice(h.id, h.size)) return "an express-lane notice of a call its lane does not hold";
+            return nullptr;
+        case wire::Kind::retiring:
+            if (h.id != 0 || h.size != 0) return "a retiring notice with a call id or a payload";
             return nullptr;
         case wire::Kind::fatal:
             if (h.id != 0) return "a fatal message with a call id";

@@ -70,8 +70,15 @@ struct Worker {
     struct Sent {
         std::uint64_t id;
         CallWindow::Clock::time_point at;
+        std::chrono::nanoseconds timeout;  // zero: none
     };
-    std::deque<Sent> in_flight;  // in the order sent
+    std::deque<Sent> in_flight;  // in the order sent; the first has begun (as the pool sees it)
+    CallWindow::Clock::time_point deadline = CallWindow::Clock::time_point::max();  // of the first, if it has a timeout
+    std::uint64_t stop_target = 0;  // a stopped call it has begun: killed for once the calls before it are answered
+    bool stopping = false;          // SIGKILLed to stop a call: its end does not break the pool
+    std::uint64_t killed_for = 0;   // the call it was killed for (0: a lane call)
+    bool over_memory = false;       // said it exceeds max_memory_per_child and exits
+    std::unique_ptr<StopBoard> board;
     CallWindow::Clock::time_point last_reply{};
     int sent = 0;
     bool retiring = false;  // reached max_tasks_per_child: gets no more calls
@@ -97,6 +104,7 @@ public:
           max_workers_(options.max_workers ? *options.max_workers : default_worker_count()),
           method_(options.start_method),
           max_tasks_(options.max_tasks_per_child.value_or(0)),
+          max_memory_(options.max_memory_per_child.value_or(0)),
           initializer_(options.initializer.bytes()) {
         if (options.max_workers && *options.max_workers <= 0)
             throw std::invalid_argument("max_workers must be greater than 0, got " + std::to_string(*options.max_workers));
@@ -107,6 +115,13 @@ public:
             if (method_ == StartMethod::Fork)
                 throw std::invalid_argument(
                     "max_tasks_per_child is incompatible with the Fork start method; use Spawn or ForkServer");
+        }
+        if (options.max_memory_per_child) {
+            if (*options.max_memory_per_child == 0)
+                throw std::invalid_argument("max_memory_per_child must be >= 1 byte, got 0");
+            if (method_ == StartMethod::Fork)
+                throw std::invalid_argument(
+                    "max_memory_per_child is incompatible with the Fork start method; use Spawn or ForkServer");
         }
         wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (wake_fd_ < 0) throw_errno("cfutures: eventfd");
@@ -191,12 +206,13 @@ private:
         for (;;) {
             take_submitted();
             if (broken_here()) return;
+            expire_deadlines();
             lanes_wake_manager();
             dispatch();
             flush_all();
             offer_lanes();
             if (graceful_exit_done()) return;
-            const int n = wait_for_events(events);
+            const int n = wait_for_events(events, next_deadline());
             if (n < 0) {
                 if (errno == EINTR) continue;
                 throw_errno("cfutures: epoll_wait");
@@ -210,21 +226,27 @@ private:
     /// kPollBeforeBlocking is handled without the scheduler's wake-up, which costs
     /// tens of microseconds on a virtual machine. (Workers do not poll: on 2 cores,
     /// polling workers made round trips twice as slow.)
-    int wait_for_events(std::vector<epoll_event>& events) {
+    int wait_for_events(std::vector<epoll_event>& events, CallWindow::Clock::time_point deadline) {
         const int size = static_cast<int>(events.size());
         const auto until = std::chrono::steady_clock::now() + kPollBeforeBlocking;
         do {
             const int n = ::epoll_wait(epfd_, events.data(), size, 0);
             if (n != 0) return n;
         } while (std::chrono::steady_clock::now() < until);
-        return ::epoll_wait(epfd_, events.data(), size, -1);
+        int timeout_ms = -1;  // no call with a deadline
+        if (deadline != CallWindow::Clock::time_point::max()) {
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+            timeout_ms = static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 60'000));
+        }
+        return ::epoll_wait(epfd_, events.data(), size, timeout_ms);
     }
 
     Worker* pick_worker(CallWindow::Clock::time_point now) {
         const std::size_t window = window_.size(now);
         Worker* best = nullptr;
         for (auto& [key, w] : workers_) {
-            if (w.retiring || w.told_to_exit || w.out.size() - w.out_pos > kMaxUnsentBytes) continue;
+            if (w.retiring || w.told_to_exit || w.stopping || w.stop_target || w.out.size() - w.out_pos > kMaxUnsentBytes)
+                continue;
             if (w.lane && !w.lane->revoke()) continue;  // running a call from its express lane
             if (w.in_flight.empty()) return &w;  // idle workers are reused first
             if (w.in_flight.size() < window && (!best || w.in_flight.size() < best->in_flight.size())) best = &w;
@@ -232,7 +254,11 @@ private:
         // No idle worker: start one while below max_workers (as Python's _adjust_process_count).
         // A retiring worker (max_tasks_per_child) keeps its slot until it has exited, so that
         // no more than max_workers processes ever run calls at once.
-        if (static_cast<int>(workers_.size()) < max_workers_ && !killing()) return &spawn_worker();
+        // A worker killed to stop a call is replaced at once, before it has been reaped:
+        // the calls behind it would otherwise wait behind another worker's long call.
+        std::size_t stopping = 0;
+        for (const auto& [key, w] : workers_) stopping += w.stopping ? 1 : 0;
+        if (static_cast<int>(workers_.size() - stopping) < max_workers_ && !killing()) return &spawn_worker();
         return best;
     }
 
@@ -246,7 +272,8 @@ private:
         book_.dispatch([&] { return pick_worker(now); },
                        [&](Worker& w, std::uint64_t id, const PendingCall& call) {
                            wire::append_frame(w.out, wire::Kind::call, id, call.bytes);
-                           w.in_flight.push_back({id, now});
+                           w.in_flight.push_back({id, now, call.timeout});
+                           if (w.in_flight.size() == 1) first_began(w, now);
                            if (max_tasks_ > 0 && ++w.sent >= max_tasks_) w.retiring = true;
                        });
         note_queued();
@@ -272,13 +299,14 @@ private:
             if (auto core = weak.lock()) return core->break_from_elsewhere(why);
             return broken_pool(why);
         };
-        StartedWorker started = start_worker_process(method_, max_tasks_, wake_fd_, break_pool);
+        StartedWorker started = start_worker_process(method_, max_tasks_, max_memory_, wake_fd_, break_pool);
         const std::uint64_t key = next_worker_key_++;
         Worker& w = workers_[key];
         w.pid = started.pid;
         w.sock = started.sock;
         w.pidfd = started.pidfd;
         w.lane = std::move(started.lane);
+        w.board = std::move(started.board);
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.u64 = key * 4 + kTagSocket;
@@ -300,7 +328,7 @@ private:
     void offer_lanes() {
         if (lanes_wake_manager()) return;
         for (auto& [key, w] : workers_) {
-            if (w.lane && !w.retiring && !w.told_to_exit && w.in_flight.empty() && w.out_pos == w.out.size())
+            if (w.lane && !w.retiring && !w.told_to_exit && !w.stopping && w.in_flight.empty() && w.out_pos == w.out.size())
                 w.lane->offer();
         }
     }
@@ -383,6 +411,11 @@ private:
                 w.fatal.assign(payload);
                 continue;
             }
+            if (h.kind == wire::Kind::retiring) {
+                w.retiring = true;
+                w.over_memory = true;  // its calls not begun go to another worker when it has exited
+                continue;
+            }
             if (h.kind == wire::Kind::crash) {
                 w.crash.assign(payload);  // bounded by check_worker_frame; parsed and checked when it dies
                 continue;
@@ -392,12 +425,111 @@ private:
                 continue;
             }
             const auto now = CallWindow::Clock::now();
-            window_.record(w.in_flight.front().at, w.last_reply, now);
-            w.last_reply = now;
+            const auto sent_at = w.in_flight.front().at;
             w.in_flight.pop_front();
-            if (!complete(h.id, payload)) return open;
+            if (h.kind == wire::Kind::skipped) {
+                if (auto call = book_.take(h.id)) call->state->release();  // stopped: its future has ended
+            } else {
+                window_.record(sent_at, w.last_reply, now);
+                w.last_reply = now;
+                if (!complete(h.id, payload)) return open;
+            }
+            if (w.stop_target == h.id) w.stop_target = 0;  // it ended before the pool could stop it
+            if (!w.in_flight.empty()) first_began(w, now);
+            else w.deadline = CallWindow::Clock::time_point::max();
+            if (w.stop_target && !w.in_flight.empty() && w.in_flight.front().id == w.stop_target) halt_and_kill(w);
         }
         return open;
+    }
+
+    // ---- stopping calls (API.md, "stopping calls"; stop_board.hpp) --------------------
+
+    /// The worker's first call in flight has begun (as far as the pool can tell): its clock starts.
+    static void first_began(Worker& w, CallWindow::Clock::time_point now) {
+        const auto timeout = w.in_flight.front().timeout;
+        w.deadline = timeout.count() ? now + timeout : CallWindow::Clock::time_point::max();
+    }
+
+    /// Stops call `id`, in flight on `w`: skipped if the worker has not begun it, else the
+    /// worker is killed once the calls before it have been answered.
+    void stop_in_flight(Worker& w, std::uint64_t id) {
+        if (w.stopping) return;
+        if (w.board && w.board->skip(id)) {
+            // Not begun, and will not be: the future has ended; the skipped frame will come.
+            return;
+        }
+        w.stop_target = id;
+        if (w.in_flight.front().id == id) halt_and_kill(w);
+    }
+
+    /// The worker runs its first call in flight, which was stopped: kill it, unless the
+    /// call has ended meanwhile.
+    void halt_and_kill(Worker& w) {
+        const std::uint64_t id = w.stop_target;
+        w.stop_target = 0;
+        if (w.board && !w.board->halt(id)) return;  // it ended: its reply is on its way
+        kill_to_stop(w, id);
+    }
+
+    void kill_to_stop(Worker& w, std::uint64_t id) {
+        w.stopping = true;
+        w.killed_for = id;
+        w.deadline = CallWindow::Clock::time_point::max();
+        std::lock_guard g(mutex_);
+        ::kill(w.pid, SIGKILL);  // still in live_pids_: not reaped, so not reused
+    }
+
+    /// request_stop() stopped some running calls (their states are CANCELLED): stop ours.
+    void stop_cancelled_calls() override {
+        for (auto& [key, w] : workers_) {
+            if (w.stopping) continue;
+            if (w.lane && w.lane->take_stop()) {
+                kill_to_stop(w, 0);
+                continue;
+            }
+            std::vector<std::uint64_t> stopped;
+            for (const auto& sent : w.in_flight) {
+                StateBase* state = book_.state_of(sent.id);
+                if (state && state->cancelled() && sent.id != w.stop_target) stopped.push_back(sent.id);
+            }
+            for (std::uint64_t id : stopped) stop_in_flight(w, id);
+        }
+    }
+
+    /// Calls past their deadline: their futures fail with TimeoutError, their workers are killed.
+    void expire_deadlines() {
+        const auto now = CallWindow::Clock::now();
+        for (auto& [key, w] : workers_) {
+            if (w.deadline > now) continue;
+            w.deadline = CallWindow::Clock::time_point::max();
+            const auto& first = w.in_flight.front();
+            StateBase* state = book_.state_of(first.id);
+            if (state && state->fail_running(call_timeout_error(first.timeout))) stop_in_flight(w, first.id);
+        }
+    }
+
+    /// The earliest deadline of a call that runs.
+    CallWindow::Clock::time_point next_deadline() const {
+        auto next = CallWindow::Clock::time_point::max();
+        for (const auto& [key, w] : workers_) next = std::min(next, w.deadline);
+        return next;
+    }
+
+    /// A worker killed to stop a call has ended: the calls it had not begun (every one in
+    /// flight but the stopped one, which the halt kept it from going past) go to other
+    /// workers; those whose futures have ended (stopped too) are dropped.
+    void requeue_unbegun(Worker& w) {
+        std::vector<std::uint64_t> again;
+        for (const auto& sent : w.in_flight) {
+            StateBase* state = book_.state_of(sent.id);
+            if (sent.id == w.killed_for || !state || state->done()) {
+                if (auto call = book_.take(sent.id)) call->state->release();
+            } else {
+                again.push_back(sent.id);
+            }
+        }
+        w.in_flight.clear();
+        book_.requeue_front(again);
     }
 
     void worker_exited(std::uint64_t key, Worker& w) {
@@ -408,6 +540,13 @@ private:
             live_pids_.erase(w.pid);
         }
         while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        if (w.stopping || (w.over_memory && WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+            // Killed to stop a call, or over max_memory_per_child: replaced, the pool lives on.
+            requeue_unbegun(w);
+            if (w.lane) w.lane->fail(std::make_exception_ptr(CancelledError()));
+            close_worker(key, w);
+            return;
         }
         const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0 && w.in_flight.empty() &&
                            (!w.lane || !w.lane->busy()) && (w.retiring || w.told_to_exit);
@@ -472,6 +611,7 @@ private:
     const int max_workers_;
     const StartMethod method_;
     const int max_tasks_;
+    const std::size_t max_memory_;  // max_memory_per_child, 0: none
     const std::string initializer_;
 
     // Shared with submitters, under mutex_.

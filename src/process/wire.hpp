@@ -15,11 +15,15 @@ enum class Kind : std::uint8_t {
     init = 2,   // payload: encoded initializer call
     exit = 3,   // no payload: finish and exit
     lane = 4,   // no payload; carries the express lane's memfd and eventfd (SCM_RIGHTS)
+    board = 5,  // no payload; carries the stop board's memfd (SCM_RIGHTS), before any lane
+    limits = 6,  // payload: u64 max_memory_per_child in bytes
     // worker -> parent
     reply = 11,  // payload: the call's reply
     fatal = 12,  // payload: why the worker is about to exit (bad call bytes, failed initializer)
     lane_done = 13,  // a lane call's reply is ready; payload: the reply, when too big for the lane
     crash = 14,      // payload: a crash report (crash_report.hpp), sent as the worker dies in a call
+    skipped = 15,    // no payload: the call with this id was stopped before it began (stop_board.hpp)
+    retiring = 16,   // no payload: over max_memory_per_child after its last reply, the worker exits
 };
 
 struct Header {

@@ -4,9 +4,12 @@
 // What runs a call is shared with the MPI workers (src/worker_runtime/), the
 // socket I/O is in wire_io.cpp, and how a re-started program gets here before
 // main is in takeover.cpp.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <csignal>
 #include <exception>
 #include <string>
@@ -19,6 +22,7 @@
 #include "crash_report.hpp"
 #include "express_lane.hpp"
 #include "launcher.hpp"
+#include "stop_board.hpp"
 #include "takeover.hpp"
 #include "wire.hpp"
 #include "wire_io.hpp"
@@ -53,6 +57,21 @@ void refuse_oversized(ReplyCourier& courier, const std::string& reply) noexcept 
                  6);
 }
 
+/// The worker's resident memory in bytes, from /proc/self/statm (one pread on an fd kept
+/// open: cheap enough to read after every call); 0 when it cannot be read.
+std::size_t resident_bytes() noexcept {
+    static const int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    static const long page = ::sysconf(_SC_PAGESIZE);
+    char buf[128];
+    const ssize_t n = fd < 0 ? -1 : ::pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) return 0;
+    buf[n] = '\0';
+    unsigned long size = 0;
+    unsigned long resident = 0;
+    if (std::sscanf(buf, "%lu %lu", &size, &resident) != 2) return 0;
+    return static_cast<std::size_t>(resident) * static_cast<std::size_t>(page);
+}
+
 }  // namespace
 
 void run_worker(int fd, int max_tasks, bool forked_from_the_program) noexcept {
@@ -62,6 +81,8 @@ void run_worker(int fd, int max_tasks, bool forked_from_the_program) noexcept {
     wire::FrameReader reader;
     std::vector<int> passed_fds;
     express::WorkerLane lane;
+    WorkerStopBoard board;
+    std::size_t memory_limit = 0;  // max_memory_per_child, from the pool's limits frame
     std::string reply;
     long done = 0;
     // Replies of calls received together leave together (at most 64 KiB at once), and
@@ -105,6 +126,21 @@ void run_worker(int fd, int max_tasks, bool forked_from_the_program) noexcept {
                 courier.flush();
                 ::_exit(0);
             }
+            if (h.kind == wire::Kind::limits) {
+                std::uint64_t bytes = 0;
+                if (payload.size() == sizeof bytes) std::memcpy(&bytes, payload.data(), sizeof bytes);
+                memory_limit = static_cast<std::size_t>(bytes);
+                continue;
+            }
+            if (h.kind == wire::Kind::board) {
+                // Without its board the worker could not be stopped call by call: it says so
+                // and exits, the pool breaks (as for a lane that came without its fds).
+                if (passed_fds.empty()) die_with(courier, "its stop board came without its fd", 5);
+                const int memfd = passed_fds.front();
+                passed_fds.erase(passed_fds.begin());
+                if (!board.attach(memfd)) die_with(courier, "could not map its stop board", 5);
+                continue;
+            }
             if (h.kind == wire::Kind::lane) {
                 // The pool offers this lane to submitters: a worker that cannot serve it must
                 // not stay silent (its calls would wait forever); it exits, the pool breaks.
@@ -114,6 +150,10 @@ void run_worker(int fd, int max_tasks, bool forked_from_the_program) noexcept {
                 }
                 if (!lane.attach(passed_fds[0], passed_fds[1])) die_with(courier, "could not map its express lane", 5);
                 passed_fds.clear();
+                continue;
+            }
+            if (h.kind == wire::Kind::call && !board.begin(h.id)) {
+                courier.append(fits, [&](std::string& out) { wire::append_frame(out, wire::Kind::skipped, h.id, {}); });
                 continue;
             }
             reply.clear();
@@ -138,6 +178,13 @@ void run_worker(int fd, int max_tasks, bool forked_from_the_program) noexcept {
             refuse_oversized(courier, reply);
             courier.append(fits, [&](std::string& out) { wire::append_frame(out, wire::Kind::reply, h.id, reply); });
             ++done;
+            if (memory_limit > 0 && resident_bytes() > memory_limit) {
+                // max_memory_per_child: the reply is kept; the pool sends the calls this worker
+                // has not begun to another one once it has exited.
+                courier.append(fits, [](std::string& out) { wire::append_frame(out, wire::Kind::retiring, 0, {}); });
+                courier.flush();
+                ::_exit(0);
+            }
             if (max_tasks > 0 && done >= max_tasks) {
                 courier.flush();
                 ::_exit(0);  // max_tasks_per_child: the manager starts a replacement

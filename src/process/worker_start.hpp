@@ -10,6 +10,7 @@
 #include <cfutures/process_pool.hpp>
 
 #include "express_lanes.hpp"
+#include "stop_board.hpp"
 
 namespace cf::detail {
 
@@ -18,12 +19,15 @@ struct StartedWorker {
     int sock = -1;   // the pool's end of the worker's socket, non-blocking
     int pidfd = -1;  // readable when the worker has exited
     std::shared_ptr<express::Lane> lane;  // null with max_tasks_per_child, or when none could be made
+    std::unique_ptr<StopBoard> board;     // how its calls are stopped one by one (stop_board.hpp)
 };
 
 /// Launches a worker by `method`. Without max_tasks_per_child (`max_tasks` 0) it gets an
 /// express lane, whose undecodable reply calls `break_pool`. Throws std::system_error
 /// (and what launching throws) when the worker cannot be started.
-StartedWorker start_worker_process(StartMethod method, int max_tasks, int manager_wake_fd,
+/// `max_memory` (bytes, 0: none) is sent to the worker as its first frame after its
+/// board; a worker with a limit gets no lane (its calls are watched after each one).
+StartedWorker start_worker_process(StartMethod method, int max_tasks, std::size_t max_memory, int manager_wake_fd,
                                    express::Lane::BreakPool break_pool);
 
 }  // namespace cf::detail

@@ -46,6 +46,9 @@ public:
     virtual ~WaitHelper() = default;
     /// Tries, until the deadline or its own time budget, to finish `state`; may return early.
     virtual void help(const StateBase& state, const Deadline& deadline) noexcept = 0;
+    /// request_stop() stopped `state`'s running call (a process pool's express lane kills
+    /// the worker running it).
+    virtual void stop_requested(const StateBase& /*state*/) noexcept {}
 };
 
 /// Set on a thread that has just woken threads blocked on a future (in a result() or

@@ -53,6 +53,7 @@ protected:
     /// request_stop() of a running call: CANCELLED at once; the manager stops the call.
     bool stop_running() noexcept override {
         if (!stoppable_ || !this->cancel_running()) return false;
+        if (helper_) helper_->stop_requested(*this);  // in an express lane
         remote_stop_requested();
         return true;
     }
@@ -176,6 +177,8 @@ private:
             using R = call_result_t<Fn, Args...>;
             std::string call = encode_call_as(static_cast<wire_args_t<F, Args...>*>(nullptr), fn, args...);
             return submit_encoded<R>(*core_, std::move(call), &complete_call<R>, timeout);
+        } else {
+            return Future<void>();  // refused above: no more errors than the static_assert's
         }
     }
 
