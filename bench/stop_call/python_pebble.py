@@ -78,11 +78,13 @@ def stop_latency_us(pool, markers, held):
     try:
         value = nxt.result(timeout=10)
     except concurrent.futures.TimeoutError:
-        raise NotStopped("no result within 10 s of cancel()")
+        value = None
     t1 = bench.now_ns()
-    assert value == 7
     for b in blockers:
         b.cancel()
+    if value is None:
+        raise NotStopped("no result within 10 s of cancel()")
+    assert value == 7
     settle(pool)
     return (t1 - t0) / 1e3
 
@@ -162,7 +164,6 @@ def main():
             except NotStopped as e:
                 print("stop_call: %s not measured: %s" % (metric, e), file=sys.stderr)
                 failures += 1
-                break
     finally:
         pool.stop()
         pool.join(timeout=10)
