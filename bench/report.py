@@ -26,8 +26,9 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 WORKLOADS = ["throughput", "round_trip", "as_completed", "wait_first", "map_buffered", "pending_memory",
-             "process_pool", "primes", "remote_throw", "then_chain", "fan_in", "ping_pong"]
-COMPETITORS = ["cfutures", "asio", "tbb", "std::async", "boost.thread", "qt", "python-thread", "python-process"]
+             "process_pool", "primes", "remote_throw", "stop_call", "then_chain", "fan_in", "ping_pong"]
+COMPETITORS = ["cfutures", "asio", "tbb", "std::async", "boost.thread", "qt", "python-thread", "python-process",
+               "pebble"]
 
 # What each workload measures, for results.md (bench/README.md has the details).
 DESCRIPTIONS = {
@@ -45,7 +46,8 @@ DESCRIPTIONS = {
     "pending_memory": "1,000,000 pending calls of a 16-byte lambda on a pool whose workers are held "
                       "(Python 200,000); heap (counted operator new / tracemalloc) and RSS growth per future",
     "process_pool": "2-worker process pool, forkserver, warm: round trip, unchunked throughput, map chunksize=1000 "
-                    "over 10,000,000 ints (Python 1,000,000), echo of 1 KiB and 1 MiB strings",
+                    "over 10,000,000 ints (Python 1,000,000), echo of 1 KiB and 1 MiB strings; Python's peers: "
+                    "concurrent.futures and pebble's ProcessPool",
     "then_chain": "a chain of 100,000 then links (each adds one) from a ready future, continuations run in "
                   "place (Boost.Thread: launch::sync; Qt: the default Launch::Sync); ns per link, median of 5",
     "fan_in": "fan-out/fan-in: 100,000 submits to a 2-worker pool, then when_all over the futures and wait "
@@ -56,6 +58,11 @@ DESCRIPTIONS = {
                  "it); ns per call, median of 5",
     "primes": "the documentation's primes example (executor.map(is_prime, PRIMES)), whole with-block "
               "including pool start and shutdown, 2 workers, forkserver",
+    "stop_call": "2-worker process pool, forkserver, warm, against pebble's ProcessPool: request_stop() "
+                 "(pebble: future.cancel()) of a running call until a following call's result is back, with both "
+                 "workers held (pool full) or one; overshoot of a 100 ms timeout given a 1 s call (time to "
+                 "TimeoutError from submit, minus 100 ms); throughput of trivial calls given a 10 s timeout against "
+                 "none, and their ratio",
     "remote_throw": "2-worker process pool, forkserver, warm: round trip of a call that throws, caught as its "
                     "type (with its nested remote traceback), beside the same call when it returns",
 }
@@ -227,7 +234,7 @@ def draw(table, png):
         return False
     peers = sorted({t[2] for t in bars}, key=lambda p: (order_key(COMPETITORS, p), p))
     colors = {"asio": "#1f77b4", "tbb": "#2ca02c", "boost.thread": "#8c564b", "qt": "#17becf", "std::async": "#9467bd", "python-thread": "#ff7f0e",
-              "python-process": "#d62728"}
+              "python-process": "#d62728", "pebble": "#e377c2"}
     lo = min(min(t[5] for t in bars), 1.0)
     hi = max(max(t[5] for t in bars), 1.0)
     # x positions: the bars of one (workload, metric) side by side, a gap between groups

@@ -37,10 +37,7 @@ int main(int argc, char** argv) {
         const auto t0 = bench::Clock::now();
         int found = 0;
         {
-            cf::ProcessPoolExecutor executor(cf::ProcessPoolOptions{.max_workers = bench::kWorkers,
-                                                                    .start_method = cf::StartMethod::ForkServer,
-                                                                    .initializer = {},
-                                                                    .max_tasks_per_child = {}});
+            cf::ProcessPoolExecutor executor(bench::kWorkers);  // ForkServer, the default
             for (bool prime : executor.map(&is_prime, PRIMES)) found += prime;
         }
         secs.push_back(bench::seconds_since(t0));

@@ -42,10 +42,7 @@ void round_trips(cf::ProcessPoolExecutor& ex, const char* metric, std::size_t sa
 
 int main(int argc, char** argv) {
     const bench::Args args(argc, argv);
-    cf::ProcessPoolExecutor ex(cf::ProcessPoolOptions{.max_workers = bench::kWorkers,
-                                                      .start_method = cf::StartMethod::ForkServer,
-                                                      .initializer = {},
-                                                      .max_tasks_per_child = {}});
+    cf::ProcessPoolExecutor ex(bench::kWorkers);  // ForkServer, the default
     {  // warm-up: both workers up and serving
         std::vector<cf::Future<int>> fs;
         for (int i = 0; i < 200; ++i) fs.push_back(ex.submit(&ident, i));

@@ -28,14 +28,14 @@ def echo(b):
     return b
 
 
-def round_trips(ex, who, metric, samples, call, after_idle=False):
+def round_trips(who, metric, samples, call, after_idle=False):
     us = []
     warm = samples // 10
     for i in range(samples + warm):
         if after_idle:
             time.sleep(0.001)  # the workers sleep
         t0 = bench.now_ns()
-        call(ex, i)
+        call(i)
         t1 = bench.now_ns()
         if i >= warm:
             us.append((t1 - t0) / 1e3)
@@ -44,43 +44,48 @@ def round_trips(ex, who, metric, samples, call, after_idle=False):
         bench.emit(WORKLOAD, who, metric + " p99", bench.quantile(us, 0.99), "us", "lower", samples)
 
 
+def measure(who, q, submit, map_chunked):
+    """The workload on a warm pool: submit(fn, arg) gives a future, map_chunked(fn, iterable)
+    the results of a map with chunksize 1000 (python_pebble.py measures pebble with it)."""
+    fs = [submit(ident, i) for i in range(200)]  # warm-up: both workers up
+    [f.result() for f in fs]
+
+    def rt(i):
+        assert submit(ident, i).result() == i
+    round_trips(who, "round trip", 300 if q else 5_000, rt)
+    round_trips(who, "round trip after 1 ms idle", 100 if q else 1_000, rt, after_idle=True)
+
+    n = 2_000 if q else 20_000
+    t0 = bench.now_ns()
+    fs = [submit(low_byte, i) for i in range(n)]
+    sum(f.result() for f in fs)
+    t1 = bench.now_ns()
+    bench.emit(WORKLOAD, who, "unchunked submit+result", n / ((t1 - t0) * 1e-9), "tasks/s", "higher", n)
+
+    n = 100_000 if q else 1_000_000
+    t0 = bench.now_ns()
+    sum(map_chunked(low_byte, range(n)))
+    t1 = bench.now_ns()
+    bench.emit(WORKLOAD, who, "map chunksize=1000", n / ((t1 - t0) * 1e-9), "items/s", "higher", n)
+
+    kib = b"x" * 1024
+    mib = b"x" * (1 << 20)
+
+    def echo_kib(i):
+        assert len(submit(echo, kib).result()) == len(kib)
+
+    def echo_mib(i):
+        assert len(submit(echo, mib).result()) == len(mib)
+    round_trips(who, "echo 1 KiB", 200 if q else 2_000, echo_kib)
+    round_trips(who, "echo 1 MiB", 20 if q else 200, echo_mib)
+
+
 def main():
     args = bench.parse_args(("process",))
-    who = bench.competitor(args.executor)
-    q = args.quick
     ctx = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=bench.WORKERS, mp_context=ctx) as ex:
-        fs = [ex.submit(ident, i) for i in range(200)]  # warm-up: both workers up
-        [f.result() for f in fs]
-
-        def rt(e, i):
-            assert e.submit(ident, i).result() == i
-        round_trips(ex, who, "round trip", 300 if q else 5_000, rt)
-        round_trips(ex, who, "round trip after 1 ms idle", 100 if q else 1_000, rt, after_idle=True)
-
-        n = 2_000 if q else 20_000
-        t0 = bench.now_ns()
-        fs = [ex.submit(low_byte, i) for i in range(n)]
-        sum(f.result() for f in fs)
-        t1 = bench.now_ns()
-        bench.emit(WORKLOAD, who, "unchunked submit+result", n / ((t1 - t0) * 1e-9), "tasks/s", "higher", n)
-
-        n = 100_000 if q else 1_000_000
-        t0 = bench.now_ns()
-        sum(ex.map(low_byte, range(n), chunksize=1000))
-        t1 = bench.now_ns()
-        bench.emit(WORKLOAD, who, "map chunksize=1000", n / ((t1 - t0) * 1e-9), "items/s", "higher", n)
-
-        kib = b"x" * 1024
-        mib = b"x" * (1 << 20)
-
-        def echo_kib(e, i):
-            assert len(e.submit(echo, kib).result()) == len(kib)
-
-        def echo_mib(e, i):
-            assert len(e.submit(echo, mib).result()) == len(mib)
-        round_trips(ex, who, "echo 1 KiB", 200 if q else 2_000, echo_kib)
-        round_trips(ex, who, "echo 1 MiB", 20 if q else 200, echo_mib)
+        measure(bench.competitor(args.executor), args.quick, ex.submit,
+                lambda fn, xs: ex.map(fn, xs, chunksize=1000))
 
 
 if __name__ == "__main__":

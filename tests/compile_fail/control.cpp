@@ -5,4 +5,6 @@
 #include "non_serializable_argument.cpp"
 #include "non_serializable_result.cpp"
 #include "raw_pointer_argument.cpp"
+#include "stop_token_map.cpp"
+#include "stop_token_submit.cpp"
 #include "then_capturing_lambda.cpp"
