@@ -280,6 +280,15 @@ private:
     }
 
     Worker& spawn_worker() {
+        if (method_ == StartMethod::Fork) {
+            // A replacement of a worker killed to stop a call: forked from this thread, with
+            // submitters held on the lock (as before_manager_starts_locked() does), so that
+            // none of them is inside the allocator at the fork.
+            std::lock_guard g(mutex_);
+            Worker& w = start_worker();
+            register_worker_locked(w);
+            return w;
+        }
         Worker& w = start_worker();
         std::lock_guard g(mutex_);
         register_worker_locked(w);
