@@ -43,8 +43,9 @@ namespace detail {
 class MPICore;
 void remote_submit(MPICore& core, cf::detail::StateBase* state, std::string call, cf::detail::ReplyDecoder decode,
                    std::chrono::nanoseconds timeout);
-/// A rank runs a call to its end: request_stop() of a running call does nothing.
-constexpr bool stops_running_calls(const MPICore*) noexcept { return false; }
+/// A rank runs a call to its end: request_stop() of a running call asks its stop token,
+/// when it takes one.
+constexpr cf::detail::RemoteStop remote_stop_of(const MPICore*) noexcept { return cf::detail::RemoteStop::by_token; }
 }  // namespace detail
 
 /// An executor whose workers are MPI processes. submit() and map() follow

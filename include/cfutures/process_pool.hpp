@@ -52,7 +52,7 @@ class ProcessPoolCore;
 void remote_submit(ProcessPoolCore& core, StateBase* state, std::string call, ReplyDecoder decode,
                    std::chrono::nanoseconds timeout);
 /// A process pool stops a running call by killing its worker: request_stop() ends it.
-constexpr bool stops_running_calls(const ProcessPoolCore*) noexcept { return true; }
+constexpr RemoteStop remote_stop_of(const ProcessPoolCore*) noexcept { return RemoteStop::by_kill; }
 
 }  // namespace detail
 

@@ -136,8 +136,12 @@ private:
             std::uint64_t id;
             CallWindow::Clock::time_point at;
             std::size_t bytes;
+            std::chrono::nanoseconds timeout;  // zero: none
         };
-        std::deque<Sent> in_flight;  // in the order sent
+        std::deque<Sent> in_flight;  // in the order sent; the first has begun (as the root sees it)
+        // The first call's deadline, if it has a timeout: its future fails then, and the
+        // rank runs it to its end (its result is dropped).
+        CallWindow::Clock::time_point deadline = CallWindow::Clock::time_point::max();
         std::size_t in_flight_bytes = 0;
         CallWindow::Clock::time_point last_reply{};
         std::optional<ProcessId> process;  // set when it runs on this host (its kTagHello says)
@@ -162,6 +166,7 @@ private:
     void on_break(const std::exception_ptr&) override {
         for (auto& w : workers_) {
             w.in_flight.clear();
+            w.deadline = CallWindow::Clock::time_point::max();
             w.in_flight_bytes = 0;
         }
     }
@@ -173,6 +178,7 @@ private:
         Backoff backoff;
         for (;;) {
             bool progressed = take_submitted();
+            expire_deadlines();
             progressed = dispatch() || progressed;
             progressed = receive() || progressed;
             progressed = reap_sends(/*all=*/!progressed) || progressed;
@@ -216,8 +222,9 @@ private:
                                             if (!fits_in_batch(batch, bytes.size()))
                                                 post(w.rank, kTagCall, std::exchange(batch, {}));
                                             append_item(batch, id, bytes);
-                                            w.in_flight.push_back({id, now, bytes.size()});
+                                            w.in_flight.push_back({id, now, bytes.size(), call.timeout});
                                             w.in_flight_bytes += bytes.size();
+                                            if (w.in_flight.size() == 1) w.deadline = deadline_of(call.timeout, now);
                                         });
         for (std::size_t i = 0; i < batches_.size(); ++i) {
             if (!batches_[i].empty()) post(workers_[i].rank, kTagCall, std::exchange(batches_[i], {}));
@@ -380,9 +387,42 @@ private:
             window_.record(pos->at, w.last_reply, now);
             w.last_reply = now;
             w.in_flight_bytes -= pos->bytes;
+            const bool first = pos == w.in_flight.begin();
             w.in_flight.erase(pos);
+            if (first) {
+                w.deadline = w.in_flight.empty() ? CallWindow::Clock::time_point::max()
+                                                 : deadline_of(w.in_flight.front().timeout, now);
+            }
         }
         complete(id, reply);
+    }
+
+    static std::string stop_message(std::uint64_t id) {
+        std::string bytes(sizeof id, '\0');
+        std::memcpy(bytes.data(), &id, sizeof id);
+        return bytes;
+    }
+
+    /// request_stop() asked some running calls' tokens to stop: tell their workers.
+    void stop_cancelled_calls() override {
+        for (auto& w : workers_) {
+            for (const auto& sent : w.in_flight) {
+                cf::detail::StateBase* state = book_.state_of(sent.id);
+                if (state && state->take_stop_request()) post(w.rank, kTagStop, stop_message(sent.id));
+            }
+        }
+    }
+
+    /// Calls past their deadline fail with TimeoutError; their ranks run them to their end.
+    void expire_deadlines() {
+        const auto now = CallWindow::Clock::now();
+        for (auto& w : workers_) {
+            if (w.deadline > now) continue;
+            w.deadline = CallWindow::Clock::time_point::max();
+            if (w.in_flight.empty()) continue;
+            const std::uint64_t id = w.in_flight.front().id;
+            if (time_out(id, w.in_flight.front().timeout)) post(w.rank, kTagStop, stop_message(id));  // its token, if it takes one
+        }
     }
 
     /// Waits for the sends, then gives the workers back according to the ownership.

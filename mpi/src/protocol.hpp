@@ -17,6 +17,7 @@ enum Tag : int {
     kTagInit = 31002,   // root -> worker: encoded initializer
     kTagExit = 31003,   // root -> worker: stop serving (answered by kTagBye)
     kTagSync = 31004,   // root -> worker: answer kTagBye and keep serving (a world executor ends)
+    kTagStop = 31005,   // root -> worker: u64 id of a call whose stop token is to be asked to stop
     kTagReply = 31011,  // worker -> root: a batch of replies (items: id, reply)
     kTagFatal = 31012,  // worker -> root: u64 id | why the call or the initializer could not run
     kTagBye = 31013,    // worker -> root: the last message a worker sends

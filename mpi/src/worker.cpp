@@ -3,7 +3,9 @@
 // CFUTURES_MPI_POOL switch.
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -16,6 +18,7 @@
 #include "protocol.hpp"
 #include "serving.hpp"
 #include "worker_runtime/reply_courier.hpp"
+#include "worker_runtime/call_tokens.hpp"
 #include "worker_runtime/run_call.hpp"
 
 namespace cf::mpi::detail {
@@ -62,9 +65,12 @@ void serve_batch(MPI_Comm comm, int root, std::string_view batch, ReplyCourier& 
     while (next_item(batch, pos, id, call)) {
         reply.clear();
         courier.before_call();
+        cf::detail::call_tokens::begin(id);
         try {
             cf::detail::run_encoded_call(call, reply);
+            cf::detail::call_tokens::end();
         } catch (const std::exception& e) {
+            cf::detail::call_tokens::end();
             // Unlike a process pool, a worker cannot just die here (it would take the job
             // down): it reports, and the root breaks the executor.
             courier.flush();
@@ -77,6 +83,51 @@ void serve_batch(MPI_Comm comm, int root, std::string_view batch, ReplyCourier& 
     }
     courier.flush();
     if (pos != batch.size()) send_bytes(comm, root, kTagFatal, 0, "could not decode a batch of calls: it was cut");
+}
+
+/// Takes a kTagStop message matched by `message`: the call it names is asked to stop.
+void take_stop(MPI_Message& message, const MPI_Status& st) {
+    std::uint64_t id = 0;
+    int count = 0;
+    MPI_Get_count(&st, MPI_BYTE, &count);
+    std::string buf(static_cast<std::size_t>(count), '\0');
+    MPI_Mrecv(buf.data(), count, MPI_BYTE, &message, MPI_STATUS_IGNORE);
+    if (buf.size() == sizeof id) {
+        std::memcpy(&id, buf.data(), sizeof id);
+        cf::detail::call_tokens::stop(id);
+    }
+}
+
+/// While calls that take a stop token run, a thread listens for the root's stops (the
+/// serving thread is inside the call). Started at the first call that asks for its token;
+/// it needs MPI_THREAD_MULTIPLE (without it, stops are read between calls only).
+struct StopListener {
+    MPI_Comm comm = MPI_COMM_NULL;
+    int root = 0;
+    bool multiple = false;
+    std::atomic<bool> done{false};
+    std::thread thread;
+
+    void run() {
+        while (!done.load(std::memory_order_acquire)) {
+            int ready = 0;
+            MPI_Message message = MPI_MESSAGE_NULL;
+            MPI_Status st;
+            MPI_Improbe(root, kTagStop, comm, &ready, &message, &st);
+            if (ready) take_stop(message, st);
+            else std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    }
+};
+
+StopListener& stop_listener() {
+    static StopListener listener;
+    return listener;
+}
+
+void start_stop_listener() {
+    StopListener& l = stop_listener();
+    if (l.multiple && !l.thread.joinable()) l.thread = std::thread([&l] { l.run(); });
 }
 
 }  // namespace
@@ -102,23 +153,39 @@ void serve(MPI_Comm comm, int root) {
             MPI_Send(replies.data(), static_cast<int>(replies.size()), MPI_BYTE, root, kTagReply, comm);
         },
         std::chrono::microseconds(50), /*may_start_thread=*/level == MPI_THREAD_MULTIPLE);
+    StopListener& listener = stop_listener();
+    listener.comm = comm;
+    listener.root = root;
+    listener.multiple = level == MPI_THREAD_MULTIPLE;
+    listener.done.store(false, std::memory_order_release);
+    cf::detail::call_tokens::on_first_token(&start_stop_listener);
     Backoff backoff;
     for (;;) {
+        // Matched probes: the stop listener takes kTagStop messages from another thread.
         int ready = 0;
+        MPI_Message message = MPI_MESSAGE_NULL;
         MPI_Status st;
-        MPI_Iprobe(root, MPI_ANY_TAG, comm, &ready, &st);
+        MPI_Improbe(root, MPI_ANY_TAG, comm, &ready, &message, &st);
         if (!ready) {
             backoff.pause();
             continue;
         }
         backoff.reset();
+        if (st.MPI_TAG == kTagStop) {
+            take_stop(message, st);
+            continue;
+        }
         int count = 0;
         MPI_Get_count(&st, MPI_BYTE, &count);
         buf.resize(static_cast<std::size_t>(count));
-        MPI_Recv(buf.data(), count, MPI_BYTE, root, st.MPI_TAG, comm, MPI_STATUS_IGNORE);
+        MPI_Mrecv(buf.data(), count, MPI_BYTE, &message, MPI_STATUS_IGNORE);
         if (st.MPI_TAG == kTagExit || st.MPI_TAG == kTagSync) {
             // Everything this worker sent before is ahead of the goodbye: once the root has
             // it, nothing of the executor that ends is left in flight.
+            if (st.MPI_TAG == kTagExit && listener.thread.joinable()) {
+                listener.done.store(true, std::memory_order_release);
+                listener.thread.join();
+            }
             MPI_Send(nullptr, 0, MPI_BYTE, root, kTagBye, comm);
             if (st.MPI_TAG == kTagExit) return;
             continue;

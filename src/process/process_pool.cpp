@@ -455,8 +455,7 @@ private:
 
     /// The worker's first call in flight has begun (as far as the pool can tell): its clock starts.
     static void first_began(Worker& w, CallWindow::Clock::time_point now) {
-        const auto timeout = w.in_flight.front().timeout;
-        w.deadline = timeout.count() ? now + timeout : CallWindow::Clock::time_point::max();
+        w.deadline = deadline_of(w.in_flight.front().timeout, now);
     }
 
     /// Stops call `id`, in flight on `w`: skipped if the worker has not begun it, else the
@@ -511,9 +510,9 @@ private:
         for (auto& [key, w] : workers_) {
             if (w.deadline > now) continue;
             w.deadline = CallWindow::Clock::time_point::max();
+            if (w.in_flight.empty() || w.stopping) continue;
             const auto& first = w.in_flight.front();
-            StateBase* state = book_.state_of(first.id);
-            if (state && state->fail_running(call_timeout_error(first.timeout))) stop_in_flight(w, first.id);
+            if (time_out(first.id, first.timeout)) stop_in_flight(w, first.id);
         }
     }
 

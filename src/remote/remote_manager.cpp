@@ -7,6 +7,7 @@
 #include <vector>
 #include <utility>
 
+#include <cfutures/call_options.hpp>
 #include <cfutures/detail/type_name.hpp>
 
 namespace cf::detail {
@@ -178,6 +179,11 @@ bool RemoteManager::complete(std::uint64_t id, std::string_view payload) {
     }
     call.state->release();
     return true;
+}
+
+bool RemoteManager::time_out(std::uint64_t id, std::chrono::nanoseconds limit) {
+    StateBase* state = book_.state_of(id);
+    return state && state->fail_running(call_timeout_error(limit));
 }
 
 void RemoteManager::break_executor(const std::string& why) { break_executor(make_broken(why)); }

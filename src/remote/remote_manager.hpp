@@ -112,6 +112,16 @@ protected:
     /// breaks the executor. False when the executor is broken now.
     bool complete(std::uint64_t id, std::string_view payload);
 
+    /// The deadline of a call with `timeout` (zero: none, the time point's max) that began
+    /// at `began`: its worker's first call in flight, once the replies before it came.
+    static CallWindow::Clock::time_point deadline_of(std::chrono::nanoseconds timeout,
+                                                     CallWindow::Clock::time_point began) noexcept {
+        return timeout.count() ? began + timeout : CallWindow::Clock::time_point::max();
+    }
+    /// Call `id` ran past its `limit`: its future fails with TimeoutError. True when it
+    /// did (the call was still running), so the transport stops it if it can.
+    bool time_out(std::uint64_t id, std::chrono::nanoseconds limit);
+
     /// Fails every unfinished call with make_broken(why), and later submits.
     void break_executor(const std::string& why);
     /// As break_executor(why), with an exception that says more (a worker's end).

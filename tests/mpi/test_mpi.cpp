@@ -50,6 +50,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <stop_token>
 #include <thread>
 #include <vector>
 
@@ -399,6 +400,55 @@ TEST_F(MPIExecutorTest, then_on_futures_it_completes_and_then_on_the_executor) {
     EXPECT_THROW(failed.result(), std::out_of_range);
     auto all = cf::when_all(std::vector{ex().submit(&square, 3), ex().submit(&square, 4)});
     EXPECT_EQ(all.result().at(1).result(), 16);
+}
+
+// ---- stopping calls (API.md, "Beyond Python: stopping calls") ------------------------------
+
+TEST_F(MPIExecutorTest, a_call_timeout_fails_the_future_while_its_rank_runs_it_to_its_end) {
+    auto slow = ex().submit(cf::CallOptions{.timeout = 200ms}, &sleep_then, 1500, 1);
+    try {
+        slow.result(30s);
+        ADD_FAILURE() << "no TimeoutError";
+    } catch (const cf::TimeoutError& e) {
+        EXPECT_NE(std::string(e.what()).find("the call ran longer than its limit of 200 ms"), std::string::npos)
+            << e.what();
+    }
+    // The executor lives on; the rank that ran the slow call takes calls again once it returned.
+    std::vector<cf::Future<int>> after;
+    for (int i = 0; i < 4 * kWorkers; ++i) after.push_back(ex().submit(&sleep_then, 0, i));
+    for (int i = 0; i < 4 * kWorkers; ++i) EXPECT_EQ(after[static_cast<std::size_t>(i)].result(30s), i);
+    EXPECT_EQ(ex().submit(cf::CallOptions{.timeout = 10s}, &square, 5).result(30s), 25);
+    EXPECT_THROW(ex().submit(cf::CallOptions{.timeout = 0ms}, &square, 5), std::invalid_argument);
+}
+
+TEST_F(MPIExecutorTest, request_stop_cancels_a_pending_call_and_cannot_stop_a_running_one) {
+    auto running = ex().submit(&sleep_then, 300, 1);
+    std::this_thread::sleep_for(100ms);
+    EXPECT_FALSE(running.request_stop());  // a rank runs a call to its end
+    EXPECT_EQ(running.result(30s), 1);
+    cf::Future<int> never;  // no executor runs it: as cancel()
+    EXPECT_TRUE(never.request_stop());
+}
+
+/// Runs until its token is asked to stop (30 s at most: a bug, not a hang), then returns n.
+int run_until_stopped(std::stop_token token, int n) {
+    const auto until = std::chrono::steady_clock::now() + 30s;
+    while (!token.stop_requested() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
+    return token.stop_requested() ? n : -1;
+}
+
+TEST_F(MPIExecutorTest, request_stop_asks_the_token_of_a_running_call_that_takes_one) {
+    auto f = ex().submit(&run_until_stopped, 9);
+    std::this_thread::sleep_for(200ms);  // begun on its rank
+    EXPECT_TRUE(f.request_stop());
+    EXPECT_EQ(f.result(30s), 9);  // the future ends as the call does
+    // A timeout asks the token too; the rank is free again soon after.
+    auto g = ex().submit(cf::CallOptions{.timeout = 100ms}, &run_until_stopped, 1);
+    EXPECT_THROW(g.result(30s), cf::TimeoutError);
+    std::vector<int> xs{1, 2};
+    std::vector<int> got;
+    for (int v : ex().map([](std::stop_token t, int x) { return t.stop_requested() ? -x : x; }, xs)) got.push_back(v);
+    EXPECT_EQ(got, xs);
 }
 
 TEST_F(MPIExecutorTest, submit_large_arguments_and_results) {

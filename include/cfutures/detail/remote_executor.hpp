@@ -4,6 +4,7 @@
 // through `remote_submit(Core&, state, call, decode)`, found by ADL.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <ranges>
@@ -15,6 +16,7 @@
 
 #include <cfutures/detail/map_args.hpp>
 #include <cfutures/detail/remote_call.hpp>
+#include <cfutures/detail/remote_stop_token.hpp>
 #include <cfutures/detail/stop_token_traits.hpp>
 #include <cfutures/detail/zip_source.hpp>
 #include <cfutures/executor.hpp>
@@ -27,15 +29,30 @@ namespace cf::detail {
 /// stops running calls looks for it in its workers. Defined in src/remote/.
 void remote_stop_requested() noexcept;
 
-/// Refuses, at compile time, a callable that takes a std::stop_token (a process-based
-/// executor stops a call by killing its worker, not by asking it).
-template <class Fn, class... Args>
+/// How an executor whose calls cross a process boundary stops a running call: by killing
+/// its worker (the process pool), or by asking the call's std::stop_token (the MPI
+/// executors: a rank runs a call to its end).
+enum class RemoteStop { by_kill, by_token };
+
+/// Refuses, at compile time, a callable that takes a std::stop_token on an executor that
+/// stops calls by killing their worker.
+template <RemoteStop kStop, class Fn, class... Args>
 constexpr bool refuse_stop_token() {
-    static_assert(!takes_stop_token_v<Fn, Args...>,
-                  "cfutures: a process-based executor cannot give a call a std::stop_token: it stops a "
-                  "running call by killing its worker (ProcessPoolExecutor) or lets it run to its end (MPI). "
-                  "Take no std::stop_token, or submit to a ThreadPoolExecutor.");
+    static_assert(kStop == RemoteStop::by_token || !takes_stop_token_v<Fn, Args...>,
+                  "cfutures: a ProcessPoolExecutor cannot give a call a std::stop_token: it stops a "
+                  "running call by killing its worker (request_stop(), CallOptions::timeout). "
+                  "Take no std::stop_token, or submit to a ThreadPoolExecutor or an MPI executor.");
     return true;
+}
+
+/// The callable that travels for `Fn`: wrapped when it takes a token.
+template <class Fn, class... Args>
+auto remote_callable(Fn&& fn) {
+    if constexpr (takes_stop_token_v<Fn, Args...>) {
+        return WithStopToken<std::decay_t<Fn>>{std::forward<Fn>(fn)};
+    } else {
+        return std::decay_t<Fn>(std::forward<Fn>(fn));
+    }
 }
 
 /// The state of a remote call: it can keep the helper its core gives it (an express
@@ -43,31 +60,42 @@ constexpr bool refuse_stop_token() {
 template <class R>
 class RemoteState final : public ResultState<R> {
 public:
-    /// `stoppable`: the executor stops a running call (a process pool kills its worker).
-    explicit RemoteState(bool stoppable) noexcept : stoppable_(stoppable) {}
+    /// `stop`: how its executor stops a running call; `takes_token`: whether the call
+    /// takes a std::stop_token.
+    RemoteState(RemoteStop stop, bool takes_token) noexcept : stop_(stop), takes_token_(takes_token) {}
     void set_wait_helper(std::shared_ptr<WaitHelper> helper) noexcept override { helper_ = std::move(helper); }
+    bool take_stop_request() noexcept override { return stop_asked_.exchange(false, std::memory_order_acq_rel); }
 
 protected:
     void destroy() noexcept override { delete this; }
     WaitHelper* wait_helper() const noexcept override { return helper_.get(); }
-    /// request_stop() of a running call: CANCELLED at once; the manager stops the call.
+    /// request_stop() of a running call. By kill: CANCELLED at once, and the manager
+    /// kills its worker. By token: the manager tells the worker to ask the call's token,
+    /// and the future ends as the call does; false when the call takes no token.
     bool stop_running() noexcept override {
-        if (!stoppable_ || !this->cancel_running()) return false;
-        if (helper_) helper_->stop_requested(*this);  // in an express lane
+        if (stop_ == RemoteStop::by_token) {
+            if (!takes_token_) return false;
+            stop_asked_.store(true, std::memory_order_release);
+        } else {
+            if (!this->cancel_running()) return false;
+            if (helper_) helper_->stop_requested(*this);  // in an express lane
+        }
         remote_stop_requested();
         return true;
     }
 
 private:
     std::shared_ptr<WaitHelper> helper_;  // set by the core before the future is handed out
-    const bool stoppable_;
+    const RemoteStop stop_;
+    const bool takes_token_;
+    std::atomic<bool> stop_asked_{false};  // by token: the manager has not told the worker yet
 };
 
 /// A new future for an encoded call, queued on `core` (which takes the second reference).
 template <class R, class Core>
 Future<R> submit_encoded(Core& core, std::string call, ReplyDecoder decode,
-                         std::chrono::nanoseconds timeout = std::chrono::nanoseconds(0)) {
-    auto* state = new RemoteState<R>(stops_running_calls(&core));
+                         std::chrono::nanoseconds timeout = std::chrono::nanoseconds(0), bool takes_token = false) {
+    auto* state = new RemoteState<R>(remote_stop_of(&core), takes_token);
     state->init_refs(2);
     Future<R> future = FutureAccess::adopt_state<Future<R>>(state);
     remote_submit(core, state, std::move(call), decode, timeout);
@@ -101,7 +129,8 @@ public:
         }
         // A chunk of n calls may run n times a call's limit (API.md).
         const auto timeout = call_timeout_ * static_cast<std::int64_t>(items.size());
-        return submit_encoded<ChunkOutcomes<R>>(*core, encode_chunk(fn_, items), &complete_chunk<R>, timeout);
+        return submit_encoded<ChunkOutcomes<R>>(*core, encode_chunk(fn_, items), &complete_chunk<R>, timeout,
+                                                is_with_stop_token_v<Fn>);
     }
 
 private:
@@ -169,16 +198,20 @@ protected:
     std::shared_ptr<Core> core_;
 
 private:
+    static constexpr RemoteStop kStop = remote_stop_of(static_cast<const Core*>(nullptr));
+
     template <class Fn, class... Args>
     auto submit_timed(std::chrono::nanoseconds timeout, Fn&& fn, Args&&... args) {
-        static_assert(refuse_stop_token<Fn, Args...>());
-        if constexpr (!takes_stop_token_v<Fn, Args...>) {
-            using F = std::decay_t<Fn>;
-            using R = call_result_t<Fn, Args...>;
-            std::string call = encode_call_as(static_cast<wire_args_t<F, Args...>*>(nullptr), fn, args...);
-            return submit_encoded<R>(*core_, std::move(call), &complete_call<R>, timeout);
-        } else {
+        constexpr bool kToken = takes_stop_token_v<Fn, Args...>;
+        static_assert(refuse_stop_token<kStop, Fn, Args...>());
+        if constexpr (kToken && kStop == RemoteStop::by_kill) {
             return Future<void>();  // refused above: no more errors than the static_assert's
+        } else {
+            auto callable = remote_callable<Fn, Args...>(std::forward<Fn>(fn));
+            using F = decltype(callable);
+            using R = call_result_t<F, Args...>;
+            std::string call = encode_call_as(static_cast<wire_args_t<F, Args...>*>(nullptr), callable, args...);
+            return submit_encoded<R>(*core_, std::move(call), &complete_call<R>, timeout, kToken);
         }
     }
 
@@ -186,13 +219,20 @@ private:
     auto map_impl(const MapOptions& options, Fn&& fn, MapOrder order, Ranges&&... ranges) {
         static_assert(sizeof...(Ranges) > 0, "map needs at least one input range");
         static_assert((std::ranges::input_range<Ranges> && ...), "map's inputs must be ranges");
-        static_assert(refuse_stop_token<Fn, std::ranges::range_reference_t<Ranges>...>());
-        using R = call_result_t<Fn, std::ranges::range_reference_t<Ranges>...>;
-        check_map_options(options);
-        using Source = RemoteMapSource<Core, std::decay_t<Fn>, Ranges...>;
-        auto source = std::make_unique<Source>(std::weak_ptr<Core>(core_), options.chunksize, options.call_timeout,
-                                               std::forward<Fn>(fn), std::forward<Ranges>(ranges)...);
-        return MapResult<R, typename Source::Unit>(options, std::move(source), order);
+        constexpr bool kToken = takes_stop_token_v<Fn, std::ranges::range_reference_t<Ranges>...>;
+        static_assert(refuse_stop_token<kStop, Fn, std::ranges::range_reference_t<Ranges>...>());
+        if constexpr (kToken && kStop == RemoteStop::by_kill) {
+            return;  // refused above
+        } else {
+            auto callable = remote_callable<Fn, std::ranges::range_reference_t<Ranges>...>(std::forward<Fn>(fn));
+            using F = decltype(callable);
+            using R = call_result_t<F, std::ranges::range_reference_t<Ranges>...>;
+            check_map_options(options);
+            using Source = RemoteMapSource<Core, F, Ranges...>;
+            auto source = std::make_unique<Source>(std::weak_ptr<Core>(core_), options.chunksize, options.call_timeout,
+                                                   std::move(callable), std::forward<Ranges>(ranges)...);
+            return MapResult<R, typename Source::Unit>(options, std::move(source), order);
+        }
     }
 };
 

@@ -148,6 +148,10 @@ public:
     /// The type of the result (typeid(void) for Future<void>).
     [[nodiscard]] const std::type_info& value_type() const noexcept { return result_type(); }
 
+    /// A remote call whose stop token was asked to stop (request_stop()) and whose worker
+    /// has not been told yet: true once, for the manager that tells it.
+    virtual bool take_stop_request() noexcept { return false; }
+
     /// Gives a waiter something to try before it parks (only states made for it keep it).
     virtual void set_wait_helper(std::shared_ptr<WaitHelper> /*helper*/) noexcept {}
 
