@@ -3,6 +3,7 @@
 // running it, the pool is not broken, and the calls handed to that worker behind it
 // run on another worker, once.
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -240,6 +241,36 @@ TEST_P(ProcessStopTest, every_future_ends_once_whatever_races) {
     }
     ex.shutdown(true);
     EXPECT_EQ(fired.load(), kCalls);
+}
+
+// Stops racing a worker's death and shutdown(cancel_futures): every future ends exactly
+// once, and nothing hangs.
+TEST_P(ProcessStopTest, stops_racing_a_worker_death_and_shutdown_end_every_future_once) {
+    std::atomic<int> fired{0};
+    std::vector<cf::Future<int>> fs;
+    constexpr int kCalls = 200;
+    {
+        cf::ProcessPoolExecutor ex(options(2));
+        for (int i = 0; i < kCalls; ++i) {
+            cf::Future<int> f;
+            try {
+                f = i % 3 == 0 ? ex.submit(cf::CallOptions{.timeout = 5ms}, &sleep_then, 20, i)
+                               : ex.submit(&sleep_then, i % 4 ? 0 : 5, i);
+            } catch (const cf::BrokenProcessPool&) {
+                break;  // the death was noticed: later submits are refused
+            }
+            f.add_done_callback([&fired](const cf::Future<int>&) { ++fired; });
+            fs.push_back(f);
+            if (i % 5 == 0) f.request_stop();
+            if (i == kCalls / 2) {
+                const auto pids = ex.worker_pids();
+                if (!pids.empty()) ::kill(pids.front(), SIGKILL);  // a real death: the pool breaks
+            }
+        }
+        ex.shutdown(false, true);
+    }
+    for (auto& f : fs) EXPECT_TRUE(f.done());
+    EXPECT_EQ(fired.load(), static_cast<int>(fs.size()));
 }
 
 INSTANTIATE_TEST_SUITE_P(StartMethod, ProcessStopTest, kAllStartMethods, StartMethodName{});
