@@ -208,6 +208,24 @@ TEST_P(ProcessStopTest, a_chunk_may_run_its_length_times_the_call_timeout) {
     EXPECT_EQ(got, ns);
 }
 
+TEST_P(ProcessStopTest, a_chunk_past_its_limit_fails_every_call_it_has_not_answered) {
+    cf::ProcessPoolExecutor ex(options(1));
+    std::vector<int> ms{0, 60'000, 0, 0};  // the first chunk hangs on its second call
+    std::vector<int> ns{0, 1, 2, 3};
+    auto r = ex.map(&sleep_then, ms, ns, cf::MapOptions{.chunksize = 2, .call_timeout = 200ms});
+    std::vector<int> got;
+    int timeouts = 0;
+    for (auto it = r.begin(); it != r.end(); ++it) {
+        try {
+            got.push_back(*it);
+        } catch (const cf::TimeoutError&) {
+            ++timeouts;
+        }
+    }
+    EXPECT_EQ(timeouts, 2);  // a chunk's reply comes whole: neither of its calls was answered
+    EXPECT_EQ(got, (std::vector<int>{2, 3}));
+}
+
 TEST_P(ProcessStopTest, a_timeout_not_greater_than_zero_is_refused) {
     cf::ProcessPoolExecutor ex(options(1));
     EXPECT_THROW(ex.submit(cf::CallOptions{.timeout = 0s}, &identity, 1), std::invalid_argument);

@@ -32,6 +32,8 @@ class UnitSource {
 public:
     virtual ~UnitSource() = default;
     virtual std::optional<Unit> next() = 0;
+    /// How many calls the unit next() returned last holds (a chunk's length).
+    [[nodiscard]] virtual std::size_t last_size() const noexcept { return 1; }
 };
 
 /// The order a MapResult yields in: map's input order, or map_unordered's completion order.
@@ -157,6 +159,7 @@ private:
             taken_.push_back(false);
         }
         pending_.push_back(std::move(*f));
+        if constexpr (chunked) sizes_.push_back(source_->last_size());
         return true;
     }
 
@@ -202,6 +205,11 @@ private:
             try {
                 chunk_.emplace(state->take(deadline_));
             } catch (const TimeoutError&) {
+                // The chunk ran past its calls' limit (the map's own deadline was checked
+                // before): every call of it fails with that TimeoutError, position by position.
+                chunk_.emplace();
+                const std::size_t n = finished_ ? sizes_[*current_ - base_] : sizes_.front();
+                for (std::size_t i = 0; i < n; ++i) chunk_->push_exception(std::current_exception());
                 throw;
             } catch (...) {
                 chunk_.emplace();  // failed as a whole: the next ++ skips it
@@ -226,10 +234,12 @@ private:
             while (!taken_.empty() && taken_.front()) {
                 taken_.pop_front();
                 pending_.pop_front();
+                if constexpr (chunked) sizes_.pop_front();
                 ++base_;
             }
         } else {
             pending_.pop_front();
+            if constexpr (chunked) sizes_.pop_front();
         }
         pull();  // with a buffersize, keep that many calls in flight
     }
@@ -237,6 +247,7 @@ private:
     void cancel_pending() noexcept {
         for (const Unit& f : pending_) f.cancel();
         pending_.clear();
+        sizes_.clear();
         taken_.clear();
         current_.reset();
         source_.reset();
@@ -255,6 +266,7 @@ private:
     // chunked only: the outcomes of the front chunk, once taken, and the position in it
     std::optional<detail::ChunkOutcomes<R>> chunk_;
     std::size_t index_ = 0;
+    std::deque<std::size_t> sizes_;  // chunked only: how many calls each of pending_ holds
 };
 
 }  // namespace cf

@@ -129,14 +129,18 @@ public:
         }
         // A chunk of n calls may run n times a call's limit (API.md).
         const auto timeout = call_timeout_ * static_cast<std::int64_t>(items.size());
+        last_size_ = items.size();
         return submit_encoded<ChunkOutcomes<R>>(*core, encode_chunk(fn_, items), &complete_chunk<R>, timeout,
                                                 is_with_stop_token_v<Fn>);
     }
+
+    [[nodiscard]] std::size_t last_size() const noexcept override { return last_size_; }
 
 private:
     std::weak_ptr<Core> core_;
     std::size_t chunksize_;
     std::chrono::nanoseconds call_timeout_;  // zero: none
+    std::size_t last_size_ = 1;  // the calls in the chunk next() returned last
     Fn fn_;
     ZipSource<Ranges...> zip_;
 };
