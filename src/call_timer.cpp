@@ -59,8 +59,11 @@ void CallTimer::run() {
             continue;
         }
         const auto first = entries_.begin();
-        if (Clock::now() < first->first.first) {
-            cv_.wait_until(lk, first->first.first);
+        // A copy: wait_until reads its deadline while the lock is released, when a disarm
+        // may free the entry.
+        const Clock::time_point when = first->first.first;
+        if (Clock::now() < when) {
+            cv_.wait_until(lk, when);
             continue;
         }
         TimedCall* call = first->second;
