@@ -2,6 +2,11 @@
 
 #include <pthread.h>
 
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
 namespace cf::detail {
 
 namespace {
@@ -10,70 +15,84 @@ namespace {
 thread_local bool tls_timer_destroyed = false;
 }  // namespace
 
-CallTimer::~CallTimer() {
-    {
-        std::lock_guard g(mutex_);
-        stopping_ = true;
+struct CallTimer::Impl {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::map<Key, TimedCall*> entries;  // guarded by mutex
+    std::uint64_t next = 0;             // guarded by mutex
+    bool stopping = false;              // guarded by mutex
+    std::thread thread;
+
+    void run() {
+        pthread_setname_np(pthread_self(), "cfutures-timer");
+        std::unique_lock lk(mutex);
+        while (!stopping) {
+            if (entries.empty()) {
+                cv.wait(lk);
+                continue;
+            }
+            const auto first = entries.begin();
+            // A copy: wait_until reads its deadline while the lock is released, when a
+            // disarm may free the entry.
+            const Clock::time_point when = first->first.first;
+            if (Clock::now() < when) {
+                cv.wait_until(lk, when);
+                continue;
+            }
+            TimedCall* call = first->second;
+            entries.erase(first);
+            lk.unlock();
+            call->time_out();
+            call->timer_released();
+            if (tls_timer_destroyed) return;  // this object is gone: touch nothing
+            lk.lock();
+        }
     }
-    cv_.notify_all();
-    if (thread_.joinable() && thread_.get_id() == std::this_thread::get_id()) {
+};
+
+CallTimer::CallTimer() : impl_(std::make_unique<Impl>()) {}
+
+CallTimer::~CallTimer() {
+    Impl& m = *impl_;
+    {
+        std::lock_guard g(m.mutex);
+        m.stopping = true;
+    }
+    m.cv.notify_all();
+    if (m.thread.joinable() && m.thread.get_id() == std::this_thread::get_id()) {
         tls_timer_destroyed = true;
-        thread_.detach();
+        m.thread.detach();
         return;
     }
-    if (thread_.joinable()) thread_.join();
+    if (m.thread.joinable()) m.thread.join();
 }
 
 CallTimer::Key CallTimer::arm(TimedCall& call, Clock::time_point deadline) {
-    std::unique_lock lk(mutex_);
-    const Key key{deadline, next_++};
-    const bool earliest = entries_.empty() || key < entries_.begin()->first;
-    entries_.emplace(key, &call);
-    if (!thread_.joinable()) {
-        thread_ = std::thread([this] { run(); });
+    Impl& m = *impl_;
+    std::unique_lock lk(m.mutex);
+    const Key key{deadline, m.next++};
+    const bool earliest = m.entries.empty() || key < m.entries.begin()->first;
+    m.entries.emplace(key, &call);
+    if (!m.thread.joinable()) {
+        m.thread = std::thread([&m] { m.run(); });
         return key;
     }
     lk.unlock();
-    if (earliest) cv_.notify_one();  // the timer sleeps until a later deadline
+    if (earliest) m.cv.notify_one();  // the timer sleeps until a later deadline
     return key;
 }
 
 void CallTimer::disarm(const Key& key) noexcept {
+    Impl& m = *impl_;
     TimedCall* call = nullptr;
     {
-        std::lock_guard g(mutex_);
-        auto it = entries_.find(key);
-        if (it == entries_.end()) return;  // fired: time_out() runs or ran
+        std::lock_guard g(m.mutex);
+        auto it = m.entries.find(key);
+        if (it == m.entries.end()) return;  // fired: time_out() runs or ran
         call = it->second;
-        entries_.erase(it);
+        m.entries.erase(it);
     }
     call->timer_released();
-}
-
-void CallTimer::run() {
-    pthread_setname_np(pthread_self(), "cfutures-timer");
-    std::unique_lock lk(mutex_);
-    while (!stopping_) {
-        if (entries_.empty()) {
-            cv_.wait(lk);
-            continue;
-        }
-        const auto first = entries_.begin();
-        // A copy: wait_until reads its deadline while the lock is released, when a disarm
-        // may free the entry.
-        const Clock::time_point when = first->first.first;
-        if (Clock::now() < when) {
-            cv_.wait_until(lk, when);
-            continue;
-        }
-        TimedCall* call = first->second;
-        entries_.erase(first);
-        lk.unlock();
-        call->time_out();
-        call->timer_released();
-        if (tls_timer_destroyed) return;
-        lk.lock();
-    }
 }
 
 }  // namespace cf::detail

@@ -9,11 +9,8 @@
 // its timer, alive: the timer never outlives the calls it holds.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <map>
-#include <mutex>
-#include <thread>
+#include <memory>
 #include <utility>
 
 #include <cfutures/detail/futex.hpp>
@@ -34,7 +31,7 @@ protected:
 
 class CallTimer {
 public:
-    CallTimer() = default;
+    CallTimer();
     CallTimer(const CallTimer&) = delete;
     CallTimer& operator=(const CallTimer&) = delete;
     ~CallTimer();
@@ -49,14 +46,10 @@ public:
     void disarm(const Key& key) noexcept;
 
 private:
-    void run();
-
-    std::mutex mutex_;
-    std::condition_variable cv_;
-    std::map<Key, TimedCall*> entries_;  // guarded by mutex_
-    std::uint64_t next_ = 0;             // guarded by mutex_
-    bool stopping_ = false;              // guarded by mutex_
-    std::thread thread_;
+    // The thread, its lock and the entries: in the .cpp, so that a thread-pool user's
+    // build does not parse <map>, <condition_variable> and <thread> for them.
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace cf::detail
