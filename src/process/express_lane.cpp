@@ -212,8 +212,11 @@ void Lane::stop_requested(const StateBase& state) noexcept {
     wake_manager();
 }
 
-bool Lane::take_stop() noexcept {
-    const std::uint64_t t = stop_ticket_.exchange(0, std::memory_order_seq_cst);
+bool Lane::stopped_call_runs() noexcept {
+    // stop_ticket_ stays set: if the call ends between this look and the kill, finish()
+    // still sees it and keeps the lane from the next submitter, so the kill can only stop
+    // the call it was meant for. (Tickets are never reused: a stale one matches nothing.)
+    const std::uint64_t t = stop_ticket_.load(std::memory_order_seq_cst);
     return t != 0 && ticket_.load(std::memory_order_seq_cst) == t;
 }
 

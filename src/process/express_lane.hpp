@@ -113,13 +113,13 @@ public:
 
     // ---- request_stop() of a call in the lane (any thread) --------------------------------
     /// The call of `state` was stopped while it ran: if it is the lane's, the manager is
-    /// woken to kill the worker (take_stop()), and the lane is not offered again when the
+    /// woken to kill the worker (stopped_call_runs()), and the lane is not offered again when the
     /// call ends meanwhile.
     void stop_requested(const StateBase& state) noexcept override;
 
     // ---- the manager thread ------------------------------------------------------------
     /// Whether a stopped call still runs in the lane: then the worker must be killed.
-    bool take_stop() noexcept;
+    [[nodiscard]] bool stopped_call_runs() noexcept;
     /// MANAGER -> AVAILABLE.
     void offer() noexcept;
     /// AVAILABLE -> MANAGER; true when no call can be in the lane (false while one is).

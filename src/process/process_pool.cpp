@@ -491,7 +491,7 @@ private:
     void stop_cancelled_calls() override {
         for (auto& [key, w] : workers_) {
             if (w.stopping) continue;
-            if (w.lane && w.lane->take_stop()) {
+            if (w.lane && w.lane->stopped_call_runs()) {
                 kill_to_stop(w, 0);
                 continue;
             }
