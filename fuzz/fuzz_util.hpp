@@ -34,7 +34,7 @@ inline std::unique_ptr<cf::detail::express::Lane> new_lane() {
 template <class R>
 struct RemoteFuture {
     explicit RemoteFuture(bool running = true) {
-        state = new cf::detail::RemoteState<R>();
+        state = new cf::detail::RemoteState<R>(cf::detail::RemoteStop::by_kill, /*takes_token=*/false);
         state->init_refs(2);
         future = cf::detail::FutureAccess::adopt_state<cf::Future<R>>(state);
         if (running) state->set_running_or_notify_cancel();
