@@ -144,6 +144,30 @@ TEST_P(ProcessStopTest, calls_queued_behind_a_stopped_call_on_its_worker_run_els
     for (const auto& [n, count] : runs) EXPECT_EQ(count, 1) << "call " << n << " ran " << count << " times";
 }
 
+// The same with the call window wide open: a stream of quick calls keeps replies coming,
+// so the manager hands the slow call and the calls after it to the one worker at once
+// (typically all 300 behind it; the count is recorded, not asserted: it is the window's).
+TEST_P(ProcessStopTest, with_a_wide_call_window_hundreds_of_calls_behind_a_stopped_one_run_once) {
+    cf_test::TempDir dir;
+    const std::string log = dir.path() + "/runs";
+    cf::ProcessPoolExecutor ex(options(1));
+    std::vector<cf::Future<int>> stream;
+    for (int i = 0; i < 3000; ++i) stream.push_back(ex.submit(&identity, i));
+    stream[1500].result(cf_test::kWorkerWait);  // replies flowing: the window is open
+    auto slow = ex.submit(cf::CallOptions{.timeout = 600s}, &sleep_then, 60'000, -1);
+    std::vector<cf::Future<int>> behind;
+    for (int i = 0; i < 300; ++i) behind.push_back(ex.submit(&logged, log, i));
+    std::this_thread::sleep_for(300ms);
+    int handed = 0;
+    for (auto& f : behind) handed += f.running() ? 1 : 0;
+    RecordProperty("handed_behind_the_stopped_call", handed);
+    EXPECT_TRUE(slow.request_stop());
+    for (int i = 0; i < 300; ++i) EXPECT_EQ(behind[static_cast<std::size_t>(i)].result(cf_test::kWorkerWait), i);
+    const auto runs = runs_in(log);
+    EXPECT_EQ(runs.size(), 300u);
+    for (const auto& [n, count] : runs) EXPECT_EQ(count, 1) << "call " << n << " ran " << count << " times";
+}
+
 TEST_P(ProcessStopTest, a_call_handed_to_a_worker_but_not_begun_is_skipped_without_a_kill) {
     cf_test::TempDir dir;
     const std::string log = dir.path() + "/runs";
