@@ -3,6 +3,11 @@
 // sent together for throughput, so without the courier a reply made just before a
 // slow call would wait for that call to end. Not in CPython, whose workers send
 // each result as it is made.
+//
+// Two ways get such a reply out, and each case below takes one: the pool sees the
+// worker hold it and pokes its courier (a slow call right after quick ones), or,
+// once the pool has stopped watching a worker that ran one long call, the worker's
+// own timer (quick calls between two slow ones).
 #include <cfutures/cfutures.hpp>
 #include <gtest/gtest.h>
 
@@ -47,6 +52,29 @@ TEST_P(ReplyLatencyTest, finished_replies_leave_while_a_slow_call_of_their_batch
     for (auto& f : fast) EXPECT_EQ(f.result(kFastBound), 0) << "a finished reply waited behind the slow call";
     EXPECT_LT(std::chrono::steady_clock::now() - submitted, std::chrono::milliseconds(kSlowMs));
     EXPECT_FALSE(slow.done()) << "the slow call ended before the fast replies came: nothing was tested";
+    EXPECT_EQ(slow.result(kLongWait), kSlowMs);
+    for (auto& f : warm) EXPECT_EQ(f.result(kLongWait), 0);
+}
+
+TEST_P(ReplyLatencyTest, replies_made_after_a_slow_call_leave_while_the_next_slow_call_runs) {
+    cf::ProcessPoolExecutor pool{options(1)};
+    ASSERT_EQ(pool.submit(&sleep_ms, 0).result(kLongWait), 0);
+    // The calls go through the manager's socket, not the express lane: quick ones ahead.
+    std::vector<cf::Future<int>> warm;
+    for (int i = 0; i < 300; ++i) warm.push_back(pool.submit(&sleep_ms, 0));
+    // While the first slow call runs the worker holds no reply, so the pool stops watching
+    // it. Then one quick call, too quick for the worker to send the replies after it: the
+    // two replies must leave on the worker's own timer while the second slow call runs.
+    constexpr int kFirstSlowMs = 300;
+    auto first_slow = pool.submit(&sleep_ms, kFirstSlowMs);
+    auto quick = pool.submit(&sleep_ms, 0);
+    auto slow = pool.submit(&sleep_ms, kSlowMs);
+    const auto submitted = std::chrono::steady_clock::now();
+    const auto bound = kFastBound + std::chrono::milliseconds(kFirstSlowMs);
+    EXPECT_EQ(first_slow.result(bound), kFirstSlowMs) << "the first slow call's reply waited behind the second";
+    EXPECT_EQ(quick.result(bound), 0) << "the quick call's reply waited behind the slow call";
+    EXPECT_LT(std::chrono::steady_clock::now() - submitted, std::chrono::milliseconds(kFirstSlowMs + kSlowMs));
+    EXPECT_FALSE(slow.done()) << "the slow call ended before the replies came: nothing was tested";
     EXPECT_EQ(slow.result(kLongWait), kSlowMs);
     for (auto& f : warm) EXPECT_EQ(f.result(kLongWait), 0);
 }

@@ -152,7 +152,7 @@ void serve(MPI_Comm comm, int root) {
         [comm, root](std::string_view replies) {
             MPI_Send(replies.data(), static_cast<int>(replies.size()), MPI_BYTE, root, kTagReply, comm);
         },
-        std::chrono::microseconds(50), /*may_start_thread=*/level == MPI_THREAD_MULTIPLE);
+        cf::detail::kReplyHold, /*may_start_thread=*/level == MPI_THREAD_MULTIPLE);
     StopListener& listener = stop_listener();
     listener.comm = comm;
     listener.root = root;

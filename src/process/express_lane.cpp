@@ -17,6 +17,7 @@
 #include <cfutures/detail/type_name.hpp>
 
 #include "../posix_error.hpp"
+#include "shared_memfd.hpp"
 #include "wire.hpp"
 #include "wire_io.hpp"
 
@@ -44,18 +45,9 @@ void write_one(int fd) noexcept {
 // ---- the pool's side ------------------------------------------------------------------
 
 Lane::Lane(int manager_wake_fd, BreakPool break_pool) : break_pool_(std::move(break_pool)) {
-    memfd_ = ::memfd_create("cfutures-express-lane", MFD_CLOEXEC);
-    if (memfd_ < 0) throw_errno("cfutures: memfd_create");
-    if (::ftruncate(memfd_, sizeof(Shared)) != 0) {
-        ::close(memfd_);
-        throw_errno("cfutures: ftruncate of an express lane");
-    }
-    void* p = ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED, memfd_, 0);
-    if (p == MAP_FAILED) {
-        ::close(memfd_);
-        throw_errno("cfutures: mmap of an express lane");
-    }
-    shared_ = ::new (p) Shared;  // not Shared(): that would zero (and so touch) every page of the bytes
+    const SharedMemfd mapped = map_shared_memfd("cfutures-express-lane", sizeof(Shared), "an express lane");
+    memfd_ = mapped.memfd;
+    shared_ = ::new (mapped.address) Shared;  // not Shared(): that would zero (and so touch) every page of the bytes
     worker_wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     manager_wake_fd_ = ::fcntl(manager_wake_fd, F_DUPFD_CLOEXEC, 0);
     if (worker_wake_fd_ < 0 || manager_wake_fd_ < 0) {

@@ -42,6 +42,7 @@
 
 #include "../posix_error.hpp"
 #include "../remote/remote_manager.hpp"
+#include "../worker_runtime/reply_courier.hpp"
 #include "crash_report.hpp"
 #include "express_lanes.hpp"
 #include "frame_check.hpp"
@@ -80,6 +81,8 @@ struct Worker {
     bool over_memory = false;       // said it exceeds max_memory_per_child and exits
     std::unique_ptr<StopBoard> board;
     CallWindow::Clock::time_point last_reply{};
+    bool watched = false;  // the board says the pool watches its replies (reply_courier.hpp)
+    CallWindow::Clock::time_point watch_at{};  // when the pool looks again whether it holds one
     int sent = 0;
     bool retiring = false;  // reached max_tasks_per_child: gets no more calls
     bool told_to_exit = false;
@@ -206,11 +209,13 @@ private:
         for (;;) {
             take_submitted();
             if (broken_here()) return;
-            expire_deadlines();
+            const auto now = CallWindow::Clock::now();
+            expire_deadlines(now);
             lanes_wake_manager();
-            dispatch();
+            dispatch(now);
             flush_all();
             offer_lanes();
+            check_watches(now, /*before_blocking=*/false);
             if (graceful_exit_done()) return;
             const int n = wait_for_events(events, next_deadline());
             if (n < 0) {
@@ -228,11 +233,19 @@ private:
     /// polling workers made round trips twice as slow.)
     int wait_for_events(std::vector<epoll_event>& events, CallWindow::Clock::time_point deadline) {
         const int size = static_cast<int>(events.size());
-        const auto until = std::chrono::steady_clock::now() + kPollBeforeBlocking;
+        const auto until = CallWindow::Clock::now() + kPollBeforeBlocking;
+        auto watch = next_watch();
+        auto now = CallWindow::Clock::now();
         do {
             const int n = ::epoll_wait(epfd_, events.data(), size, 0);
             if (n != 0) return n;
-        } while (std::chrono::steady_clock::now() < until);
+            now = CallWindow::Clock::now();
+            if (now >= watch) {
+                check_watches(now, /*before_blocking=*/false);
+                watch = next_watch();
+            }
+        } while (now < until);
+        check_watches(now, /*before_blocking=*/true);  // no timer wakes the manager for them
         int timeout_ms = -1;  // no call with a deadline
         if (deadline != CallWindow::Clock::time_point::max()) {
             const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -256,9 +269,7 @@ private:
         // no more than max_workers processes ever run calls at once.
         // A worker killed to stop a call is replaced at once, before it has been reaped:
         // the calls behind it would otherwise wait behind another worker's long call.
-        std::size_t stopping = 0;
-        for (const auto& [key, w] : workers_) stopping += w.stopping ? 1 : 0;
-        if (static_cast<int>(workers_.size() - stopping) < max_workers_ && !killing()) return &spawn_worker();
+        if (static_cast<int>(workers_.size() - stopping_workers_) < max_workers_ && !killing()) return &spawn_worker();
         return best;
     }
 
@@ -267,12 +278,12 @@ private:
         return killing_;
     }
 
-    void dispatch() {
-        const auto now = CallWindow::Clock::now();
+    void dispatch(CallWindow::Clock::time_point now) {
         book_.dispatch([&] { return pick_worker(now); },
                        [&](Worker& w, std::uint64_t id, const PendingCall& call) {
                            wire::append_frame(w.out, wire::Kind::call, id, call.bytes);
                            w.in_flight.push_back({id, now, call.timeout});
+                           resume_watch(w, now);
                            if (w.in_flight.size() == 1) first_began(w, now);
                            if (max_tasks_ > 0 && ++w.sent >= max_tasks_) w.retiring = true;
                        });
@@ -395,6 +406,7 @@ private:
     /// Reads what the worker sent; returns false at EOF.
     bool read_replies(Worker& w) {
         bool open = true;
+        bool heard = false;
         for (;;) {
             // A fixed buffer, appended: growing the string first would zero-fill it on every read.
             const ssize_t n = ::read(w.sock, read_chunk_, sizeof read_chunk_);
@@ -402,6 +414,7 @@ private:
             if (n == 0) open = false;
             if (n <= 0) break;
             w.in.buffer().append(read_chunk_, static_cast<std::size_t>(n));
+            heard = true;
         }
         wire::Header h{};
         std::string_view payload;
@@ -409,6 +422,7 @@ private:
         auto check = [&w](const wire::Header& hd) {
             return check_worker_frame(hd, w.in_flight.empty() ? nullptr : &w.in_flight.front().id, w.lane.get());
         };
+        if (heard) resume_watch(w, CallWindow::Clock::now());
         while (!broken_here()) {
             const auto next = w.in.next(h, payload, check, bad);
             if (next == wire::FrameReader::Next::none) break;
@@ -480,6 +494,7 @@ private:
     }
 
     void kill_to_stop(Worker& w, std::uint64_t id) {
+        if (!w.stopping) ++stopping_workers_;
         w.stopping = true;
         w.killed_for = id;
         w.deadline = CallWindow::Clock::time_point::max();
@@ -504,9 +519,52 @@ private:
         }
     }
 
+    // ---- replies held behind a long call (reply_courier.hpp) ---------------------------
+
+    /// The pool has news of `w` (bytes from it, or calls for it): it looks again whether
+    /// the worker holds a reply once the worker has been silent for kReplyHold.
+    static void resume_watch(Worker& w, CallWindow::Clock::time_point now) {
+        w.watch_at = now + kReplyHold;
+        if (w.watched || !w.board) return;
+        w.board->set_watched(true);  // before the calls go out: the worker reads it before each
+        w.watched = true;
+    }
+
+    /// Each watched worker silent since its watch_at (every one, `before_blocking`: no
+    /// timer wakes the manager for them): if it has begun a later call than the oldest the
+    /// pool awaits, that one's reply waits in it (or is on its way), and its courier is
+    /// poked. If it runs the oldest, it holds nothing: the pool stops watching, and the
+    /// worker sets its own timer when that call ends and another begins with replies
+    /// pending. The pool hears from a poked worker, and watches it again then.
+    void check_watches(CallWindow::Clock::time_point now, bool before_blocking) {
+        for (auto& [key, w] : workers_) {
+            if (!w.watched || w.stopping || (!before_blocking && now < w.watch_at)) continue;
+            const std::uint64_t oldest = w.in_flight.empty() ? 0 : w.in_flight.front().id;
+            if (w.in_flight.size() < 2 || w.board->begun() <= oldest) {
+                // Cleared, then `begun` read again: a worker that began another call meanwhile
+                // either sees the word clear (and sets its timer) or is seen here.
+                w.board->set_watched(false);
+                if (w.in_flight.size() < 2 || w.board->begun() <= oldest) {
+                    w.watched = false;
+                    continue;
+                }
+                w.board->set_watched(true);
+            }
+            w.board->poke();
+            w.watch_at = now + kReplyHold;
+        }
+    }
+
+    /// When the first watched worker is due to be looked at.
+    CallWindow::Clock::time_point next_watch() const {
+        auto next = CallWindow::Clock::time_point::max();
+        for (const auto& [key, w] : workers_)
+            if (w.watched && !w.stopping) next = std::min(next, w.watch_at);
+        return next;
+    }
+
     /// Calls past their deadline: their futures fail with TimeoutError, their workers are killed.
-    void expire_deadlines() {
-        const auto now = CallWindow::Clock::now();
+    void expire_deadlines(CallWindow::Clock::time_point now) {
         for (auto& [key, w] : workers_) {
             if (w.deadline > now) continue;
             w.deadline = CallWindow::Clock::time_point::max();
@@ -578,6 +636,7 @@ private:
             std::lock_guard g(mutex_);
             lanes_.remove_locked(w.lane);
         }
+        if (w.stopping) --stopping_workers_;
         workers_.erase(key);
     }
 
@@ -632,6 +691,7 @@ private:
     // The manager thread's own.
     std::uint64_t next_worker_key_ = 1;
     std::unordered_map<std::uint64_t, Worker> workers_;
+    std::size_t stopping_workers_ = 0;  // of workers_, killed to stop a call and not yet reaped
     char read_chunk_[64 * 1024];
 };
 

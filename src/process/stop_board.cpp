@@ -1,39 +1,47 @@
 #include "stop_board.hpp"
 
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <new>
 #include <thread>
 
 #include "../posix_error.hpp"
+#include "shared_memfd.hpp"
 
 namespace cf::detail {
 
 StopBoard::StopBoard() {
-    memfd_ = ::memfd_create("cfutures-stop-board", MFD_CLOEXEC);
-    if (memfd_ < 0) throw_errno("cfutures: memfd_create");
-    if (::ftruncate(memfd_, sizeof(StopBoardShared)) != 0) {
+    const SharedMemfd mapped = map_shared_memfd("cfutures-stop-board", sizeof(StopBoardShared), "a stop board");
+    memfd_ = mapped.memfd;
+    shared_ = new (mapped.address) StopBoardShared();
+    poke_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (poke_fd_ < 0) {
+        const int error = errno;
+        ::munmap(shared_, sizeof(StopBoardShared));
         ::close(memfd_);
-        throw_errno("cfutures: ftruncate of a stop board");
+        errno = error;
+        throw_errno("cfutures: eventfd for a stop board");
     }
-    void* p = ::mmap(nullptr, sizeof(StopBoardShared), PROT_READ | PROT_WRITE, MAP_SHARED, memfd_, 0);
-    if (p == MAP_FAILED) {
-        ::close(memfd_);
-        throw_errno("cfutures: mmap of a stop board");
-    }
-    shared_ = new (p) StopBoardShared();
 }
 
 StopBoard::~StopBoard() {
     forget_memfd();
+    ::close(poke_fd_);
     ::munmap(shared_, sizeof(StopBoardShared));
 }
 
 void StopBoard::forget_memfd() noexcept {
     if (memfd_ >= 0) ::close(memfd_);
     memfd_ = -1;
+}
+
+void StopBoard::poke() noexcept {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(poke_fd_, &one, sizeof one);  // EAGAIN: poked already
 }
 
 bool StopBoard::skip(std::uint64_t id) noexcept {

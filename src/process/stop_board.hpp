@@ -19,6 +19,11 @@
 //   * else X has begun (or is skipped at this very moment): once every reply before X
 //     has come, halt(X), then begun == X: X runs, and nothing after it will begin: kill.
 //     begun > X: X ended; clear the halt, no kill.
+// The same page carries one more word, for the replies a worker holds behind a long
+// call (reply_courier.hpp): `watched`, set by the pool while it looks at `begun` and
+// pokes the worker's courier through the board's eventfd when the worker holds a reply.
+// The worker sets its own timer when it finds the word clear.
+//
 // The page is the worker's to scribble on (the threat model, docs/design.md §3a): a
 // forged `begun` at worst kills a worker for nothing or lets a stopped call run to its
 // end (its future is ended already, its result dropped); the pool reads nothing else.
@@ -37,6 +42,7 @@ struct StopBoardShared {
     alignas(64) std::atomic<std::uint64_t> halt{0};
     alignas(64) std::atomic<std::uint64_t> skips{0};
     std::atomic<std::uint64_t> skip_ids[kSkipSlots]{};
+    alignas(64) std::atomic<std::uint64_t> watched{0};  // pool: nonzero while it watches the replies
 };
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "the board's words are shared between processes");
 
@@ -52,6 +58,16 @@ public:
     /// The fd the worker maps, sent once; then forget_memfd().
     [[nodiscard]] int memfd() const noexcept { return memfd_; }
     void forget_memfd() noexcept;
+    /// The eventfd that pokes the worker's courier, sent with the memfd.
+    [[nodiscard]] int poke_fd() const noexcept { return poke_fd_; }
+
+    /// The call the worker says it runs (or has just run): only compared, never trusted.
+    [[nodiscard]] std::uint64_t begun() const noexcept { return shared_->begun.load(std::memory_order_seq_cst); }
+    /// Whether the pool watches for replies held behind a call; written before `begun`
+    /// is read again (the worker writes `begun`, then reads this).
+    void set_watched(bool watched) noexcept { shared_->watched.store(watched ? 1 : 0, std::memory_order_seq_cst); }
+    /// Wakes the worker's courier: it sends the replies the worker holds.
+    void poke() noexcept;
 
     /// Tells the worker to skip call `id` if it has not begun it; true when it had not
     /// (it will skip it, and answer with a `skipped` frame).
@@ -64,6 +80,7 @@ public:
 private:
     StopBoardShared* shared_ = nullptr;
     int memfd_ = -1;
+    int poke_fd_ = -1;
     std::uint64_t skips_ = 0;  // the pool's own count: the shared one is the worker's to scribble on
 };
 
@@ -81,6 +98,11 @@ public:
     /// Before socket call `id`: false when the pool asked to skip it. Waits while the pool
     /// is killing this worker for an earlier call.
     bool begin(std::uint64_t id) noexcept;
+
+    /// The pool's `watched` word, for the courier; null before attach().
+    [[nodiscard]] const std::atomic<std::uint64_t>* watched() const noexcept {
+        return shared_ ? &shared_->watched : nullptr;
+    }
 
 private:
     StopBoardShared* shared_ = nullptr;

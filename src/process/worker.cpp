@@ -91,7 +91,7 @@ void run_worker(int fd, int max_tasks, bool forked_from_the_program) noexcept {
         [fd](std::string_view bytes) {
             if (!wire::write_all(fd, bytes.data(), bytes.size())) ::_exit(0);  // the parent is gone
         },
-        std::chrono::microseconds(50), kForkSafeAllocator || !forked_from_the_program);
+        kReplyHold, kForkSafeAllocator || !forked_from_the_program);
     const auto fits = [](const std::string& pending) { return pending.size() <= 64 * 1024; };
     // What a call whose bytes cannot be decoded (or an initializer that raises) ends with.
     auto fail_call = [&](wire::Kind kind) {
@@ -135,10 +135,12 @@ void run_worker(int fd, int max_tasks, bool forked_from_the_program) noexcept {
             if (h.kind == wire::Kind::board) {
                 // Without its board the worker could not be stopped call by call: it says so
                 // and exits, the pool breaks (as for a lane that came without its fds).
-                if (passed_fds.empty()) die_with(courier, "its stop board came without its fd", 5);
-                const int memfd = passed_fds.front();
-                passed_fds.erase(passed_fds.begin());
+                if (passed_fds.size() < 2) die_with(courier, "its stop board came without its two fds", 5);
+                const int memfd = passed_fds[0];
+                const int poke_fd = passed_fds[1];
+                passed_fds.erase(passed_fds.begin(), passed_fds.begin() + 2);
                 if (!board.attach(memfd)) die_with(courier, "could not map its stop board", 5);
+                courier.watched_by_parent(board.watched(), poke_fd);
                 continue;
             }
             if (h.kind == wire::Kind::lane) {
@@ -191,7 +193,7 @@ void run_worker(int fd, int max_tasks, bool forked_from_the_program) noexcept {
             }
             courier.after_call();
         }
-        courier.flush();
+        courier.rest();
     }
 }
 

@@ -37,7 +37,7 @@ StartedWorker start_worker_process(StartMethod method, int max_tasks, std::size_
         w.board = std::make_unique<StopBoard>();
         std::string frame;
         wire::append_frame(frame, wire::Kind::board, 0, {});
-        const int fds[1] = {w.board->memfd()};
+        const int fds[2] = {w.board->memfd(), w.board->poke_fd()};
         if (send_with_fds(w.sock, frame.data(), frame.size(), fds)) w.board->forget_memfd();
         else w.board.reset();  // the worker is gone already: its pidfd says how
         if (max_memory > 0) {

@@ -1,5 +1,6 @@
 #include "reply_courier.hpp"
 
+#include <poll.h>
 #include <sched.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -32,13 +33,21 @@ ReplyCourier::ReplyCourier(Send send, std::chrono::microseconds hold, bool may_s
     : send_(std::move(send)), hold_(hold), may_start_thread_(may_start_thread) {}
 
 ReplyCourier::~ReplyCourier() {
-    if (!thread_.joinable()) return;
-    stop_.store(true, std::memory_order_relaxed);
-    // Fires the timer at once: the thread wakes, sees stop_, and returns.
-    const itimerspec now{{0, 0}, {0, 1}};
-    ::timerfd_settime(timer_fd_, 0, &now, nullptr);
-    thread_.join();
-    ::close(timer_fd_);
+    if (thread_.joinable()) {
+        stop_.store(true, std::memory_order_relaxed);
+        // Fires the timer at once: the thread wakes, sees stop_, and returns.
+        const itimerspec now{{0, 0}, {0, 1}};
+        ::timerfd_settime(timer_fd_, 0, &now, nullptr);
+        thread_.join();
+        ::close(timer_fd_);
+    }
+    if (poke_fd_ >= 0) ::close(poke_fd_);
+}
+
+void ReplyCourier::watched_by_parent(const std::atomic<std::uint64_t>* watched, int poke_fd) noexcept {
+    if (poke_fd_ >= 0) ::close(poke_fd_);
+    watched_ = watched;
+    poke_fd_ = poke_fd;
 }
 
 void ReplyCourier::claim_wire_for_crash() noexcept {
@@ -85,18 +94,27 @@ void ReplyCourier::before_call() {
     // sent since is not stopped: stopping it cost a second system call per batch, and the
     // next batch sets it again long before it fires, or it fires once, for nothing.
     if (first == 0 || armed_for_ == first) return;
-    if (!thread_.joinable()) {
-        timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-        if (timer_fd_ < 0) {
-            may_start_thread_ = false;  // no timer: the old rule
-            return;
-        }
-        thread_ = std::thread([this] { run(); });
-    }
+    if (!thread_.joinable() && !start_thread()) return;
+    // The pool watches: it pokes the courier if this call holds the replies up. Read after
+    // the board's `begun` was written for this call (WorkerStopBoard::begin), seq_cst.
+    if (watched_ && watched_->load(std::memory_order_seq_cst) != 0 && !poke_lost_.load(std::memory_order_relaxed))
+        return;
     // steady_clock is CLOCK_MONOTONIC: the timer fires when the first reply has waited hold_.
     const itimerspec at{{0, 0}, to_timespec(first + std::chrono::nanoseconds(hold_).count())};
     ::timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &at, nullptr);
     armed_for_ = first;
+}
+
+bool ReplyCourier::start_thread() {
+    // Non-blocking: the worker may set the timer again between the poll and the read,
+    // which leaves nothing to read.
+    timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (timer_fd_ < 0) {
+        may_start_thread_ = false;  // no timer: the old rule
+        return false;
+    }
+    thread_ = std::thread([this] { run(); });
+    return true;
 }
 
 void ReplyCourier::after_call() {
@@ -115,14 +133,38 @@ void ReplyCourier::flush(std::string_view then) {
     send_bytes(then);
 }
 
+void ReplyCourier::rest() {
+    flush();
+    if (armed_for_ == 0) return;
+    // Stopped only if it has yet to fire: stopping costs as much as setting it.
+    if (now_ns() < armed_for_ + std::chrono::nanoseconds(hold_).count()) {
+        const itimerspec off{{0, 0}, {0, 0}};
+        ::timerfd_settime(timer_fd_, 0, &off, nullptr);
+    }
+    armed_for_ = 0;
+}
+
 void ReplyCourier::run() {
+    pollfd fds[2] = {{timer_fd_, POLLIN, 0}, {poke_fd_, POLLIN, 0}};
+    nfds_t count = poke_fd_ >= 0 ? 2 : 1;
     for (;;) {
-        std::uint64_t expirations = 0;
-        const ssize_t n = ::read(timer_fd_, &expirations, sizeof expirations);
+        const int n = ::poll(fds, count, -1);
         if (n < 0 && errno == EINTR) continue;
         if (stop_.load(std::memory_order_relaxed) || n < 0) return;
-        // The first pending reply has waited hold_ while a call runs: it goes now. (The
-        // worker may have sent it meanwhile: then there is nothing, or a newer one, to send.)
+        if (fds[0].revents & (POLLERR | POLLNVAL)) return;  // no timer: the worker's loop sends them
+        if (count == 2 && (fds[1].revents & (POLLERR | POLLNVAL))) {
+            // A call closed the poke's fd: the worker sets its own timer from now on.
+            count = 1;
+            poke_lost_.store(true, std::memory_order_relaxed);
+        }
+        for (nfds_t i = 0; i < count; ++i) {
+            if (fds[i].revents == 0) continue;
+            std::uint64_t count_or_expirations = 0;  // drained: the wake-up is all it says
+            [[maybe_unused]] const ssize_t r = ::read(fds[i].fd, &count_or_expirations, sizeof count_or_expirations);
+        }
+        // The first pending reply has waited hold_ while a call runs, or the pool saw the
+        // worker hold one: it goes now. (The worker may have sent it meanwhile: then there
+        // is nothing, or a newer one, to send.)
         std::unique_lock lk(mutex_);
         send_locked(lk);
     }
