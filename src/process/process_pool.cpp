@@ -673,6 +673,7 @@ private:
             ::close(w.pidfd);
         }
         workers_.clear();
+        stopping_workers_ = 0;
     }
 
     const int max_workers_;
