@@ -50,9 +50,11 @@ public:
         fresh.clear();
     }
 
-    /// shutdown(cancel_futures=true): cancels every call not sent yet. Cancelling runs
-    /// callbacks, which may shut the executor down again: such a nested call does nothing,
-    /// as does one while fail_all() fails every call.
+    /// shutdown(cancel_futures=true): cancels every call not sent yet. A call sent to a
+    /// worker that was stopped before it began it is queued again but RUNNING: it cannot
+    /// be cancelled, so it stays queued and runs (dropping it would leave its future
+    /// running forever). Cancelling runs callbacks, which may shut the executor down
+    /// again: such a nested call does nothing, as does one while fail_all() fails every call.
     void cancel_queued() {
         if (walking_) return;
         walking_ = true;
@@ -61,6 +63,10 @@ public:
         std::deque<PendingCall> calls;
         for (std::uint64_t id : queue) {
             auto it = calls_.find(id);
+            if (it->second.requeued) {
+                queue_.push_back(id);
+                continue;
+            }
             calls.push_back(std::move(it->second));
             calls_.erase(it);
         }
