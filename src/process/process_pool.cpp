@@ -233,9 +233,9 @@ private:
     /// polling workers made round trips twice as slow.)
     int wait_for_events(std::vector<epoll_event>& events, CallWindow::Clock::time_point deadline) {
         const int size = static_cast<int>(events.size());
-        auto now = CallWindow::Clock::now();
-        const auto until = now + kPollBeforeBlocking;
+        const auto until = CallWindow::Clock::now() + kPollBeforeBlocking;
         auto watch = next_watch();
+        auto now = CallWindow::Clock::now();
         do {
             const int n = ::epoll_wait(epfd_, events.data(), size, 0);
             if (n != 0) return n;
@@ -539,16 +539,12 @@ private:
     void check_watches(CallWindow::Clock::time_point now, bool before_blocking) {
         for (auto& [key, w] : workers_) {
             if (!w.watched || w.stopping || (!before_blocking && now < w.watch_at)) continue;
-            // Nothing can wait behind a call: fewer than two in flight, or the worker runs
-            // the oldest the pool awaits.
-            const auto holds_nothing = [&w] {
-                return w.in_flight.size() < 2 || w.board->begun() <= w.in_flight.front().id;
-            };
-            if (holds_nothing()) {
+            const std::uint64_t oldest = w.in_flight.empty() ? 0 : w.in_flight.front().id;
+            if (w.in_flight.size() < 2 || w.board->begun() <= oldest) {
                 // Cleared, then `begun` read again: a worker that began another call meanwhile
                 // either sees the word clear (and sets its timer) or is seen here.
                 w.board->set_watched(false);
-                if (holds_nothing()) {
+                if (w.in_flight.size() < 2 || w.board->begun() <= oldest) {
                     w.watched = false;
                     continue;
                 }
