@@ -85,7 +85,9 @@ public:
 
     /// The most worker processes the pool runs at once.
     [[nodiscard]] int max_workers() const noexcept;
-    /// The pids of the worker processes alive now.
+    /// The pids of the worker processes serving the pool now: a worker killed to stop a
+    /// call (a timeout, request_stop()) has left this list when the kill is sent, though
+    /// its process may take a while to end and be reaped.
     [[nodiscard]] std::vector<pid_t> worker_pids() const;
 };
 

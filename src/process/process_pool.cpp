@@ -475,7 +475,9 @@ private:
     /// Stops call `id`, in flight on `w`: skipped if the worker has not begun it, else the
     /// worker is killed once the calls before it have been answered.
     void stop_in_flight(Worker& w, std::uint64_t id) {
-        if (w.stopping) return;
+        // A call before the stop target has ended: the target had begun when it was
+        // stopped, and the worker runs calls in order. Its reply is on its way (dropped).
+        if (w.stopping || id < w.stop_target) return;
         if (w.board && w.board->skip(id)) {
             // Not begun, and will not be: the future has ended; the skipped frame will come.
             return;
@@ -500,6 +502,10 @@ private:
         w.deadline = CallWindow::Clock::time_point::max();
         std::lock_guard g(mutex_);
         ::kill(w.pid, SIGKILL);  // still in live_pids_: not reaped, so not reused
+        // No longer one of the pool's workers (worker_pids()), though its exit may take a
+        // while (a sanitizer's process unmaps terabytes of shadow): nothing signals it again,
+        // and it is reaped when its pidfd says it has ended.
+        live_pids_.erase(w.pid);
     }
 
     /// request_stop() stopped some running calls (their states are CANCELLED): stop ours.
