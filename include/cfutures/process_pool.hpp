@@ -43,7 +43,7 @@ struct ProcessPoolOptions {
 
 namespace detail {
 
-/// The manager of a process pool. Defined in src/process/process_pool.cpp.
+/// The manager of a process pool. Defined in src/process/process_pool_core.hpp.
 class ProcessPoolCore;
 
 /// Queues an encoded call whose reply `decode` turns into `state`'s result (taking over
