@@ -10,6 +10,8 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -318,6 +320,49 @@ TEST_P(ProcessStopTest, stops_racing_a_worker_death_and_shutdown_end_every_futur
 }
 
 INSTANTIATE_TEST_SUITE_P(StartMethod, ProcessStopTest, kAllStartMethods, StartMethodName{});
+
+namespace {
+
+int g_set_by_the_program = 0;
+
+int read_what_the_program_set(int) { return g_set_by_the_program; }
+
+/// The parent pid of process `pid`, from /proc/<pid>/stat; -1 if it cannot be read.
+pid_t parent_of(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto end_of_name = stat.rfind(')');  // the name may hold spaces and parentheses
+    if (end_of_name == std::string::npos) return -1;
+    std::istringstream fields(stat.substr(end_of_name + 1));
+    char state = 0;
+    pid_t ppid = -1;
+    fields >> state >> ppid;
+    return ppid;
+}
+
+}  // namespace
+
+// A Fork pool's replacement of a worker killed to stop a call is forked by the pool's
+// zygote (launcher.hpp), never from the threaded program: it has the program as it was
+// when the pool started, as the first workers do, and it is this process's child.
+TEST(ForkReplacementTest, a_replacement_worker_has_the_program_as_the_first_workers_had_it) {
+    g_set_by_the_program = 1;
+    cf::ProcessPoolExecutor ex(cf::ProcessPoolOptions{.max_workers = 1,
+                                                      .start_method = cf::StartMethod::Fork,
+                                                      .initializer = {},
+                                                      .max_tasks_per_child = std::nullopt});
+    EXPECT_EQ(ex.submit(&read_what_the_program_set, 0).result(cf_test::kWorkerWait), 1);
+    const auto first = ex.worker_pids();
+    ASSERT_EQ(first.size(), 1u);
+    g_set_by_the_program = 2;  // after the pool started: a worker forked now would see it
+    auto slow = ex.submit(cf::CallOptions{.timeout = 200ms}, &sleep_then, 60'000, 1);
+    EXPECT_THROW(slow.result(cf_test::kWorkerWait), cf::TimeoutError);
+    EXPECT_EQ(ex.submit(&read_what_the_program_set, 0).result(cf_test::kWorkerWait), 1);
+    const auto now = ex.worker_pids();
+    ASSERT_EQ(now.size(), 1u);
+    EXPECT_NE(now.front(), first.front()) << "the worker was not replaced";
+    EXPECT_EQ(parent_of(now.front()), ::getpid()) << "the replacement is not this process's child";
+}
 
 namespace {
 

@@ -134,6 +134,23 @@ pid_t spawn_self(const std::string& role, int fd) {
 
 PerProcess<Launcher> g_launcher;
 
+/// Asks the fork server (or a zygote) on `control` for a worker on `worker_fd`; false
+/// when it is gone.
+bool request_worker(int control, int worker_fd, int max_tasks) {
+    const int fds[1] = {worker_fd};
+    return send_with_fds(control, &max_tasks, sizeof max_tasks, fds);
+}
+
+/// The pid it answers with; -1 when it could not fork, or is gone.
+pid_t forked_worker_pid(int control) {
+    pid_t pid = -1;
+    for (;;) {
+        const ssize_t n = ::recv(control, &pid, sizeof pid, 0);
+        if (n < 0 && errno == EINTR) continue;
+        return n == sizeof pid && pid > 0 ? pid : -1;
+    }
+}
+
 /// The fork server's side: one per program, started lazily, forks workers on request.
 class ForkServer {
 public:
@@ -155,13 +172,9 @@ public:
             start_server();
             if (!send_request(worker_fd, max_tasks)) throw std::runtime_error("cfutures: the fork server does not answer");
         }
-        pid_t pid = -1;
-        for (;;) {
-            const ssize_t n = ::recv(control_, &pid, sizeof pid, 0);
-            if (n < 0 && errno == EINTR) continue;
-            if (n != sizeof pid || pid <= 0) throw std::runtime_error("cfutures: the fork server could not fork a worker");
-            return pid;
-        }
+        const pid_t pid = forked_worker_pid(control_);
+        if (pid <= 0) throw std::runtime_error("cfutures: the fork server could not fork a worker");
+        return pid;
     }
 
 private:
@@ -179,10 +192,7 @@ private:
         control_ = sv[0];
     }
 
-    bool send_request(int worker_fd, int max_tasks) {
-        const int fds[1] = {worker_fd};
-        return send_with_fds(control_, &max_tasks, sizeof max_tasks, fds);
-    }
+    bool send_request(int worker_fd, int max_tasks) { return request_worker(control_, worker_fd, max_tasks); }
 
     std::mutex mutex_;
     int control_ = -1;
@@ -202,7 +212,7 @@ void forget_after_fork() noexcept {
 
 }  // namespace
 
-void run_fork_server(int control_fd) noexcept {
+void run_fork_server(int control_fd, bool forked_from_the_program) noexcept {
     for (;;) {
         int max_tasks = 0;
         std::vector<int> passed;
@@ -218,7 +228,7 @@ void run_fork_server(int control_fd) noexcept {
             ::close(control_fd);
             ::prctl(PR_SET_PDEATHSIG, SIGKILL);
             if (::getppid() != parent) ::_exit(0);
-            run_worker(worker_fd, max_tasks, /*forked_from_the_program=*/false);
+            run_worker(worker_fd, max_tasks, forked_from_the_program);
         }
         ::close(worker_fd);
         const pid_t reply = pid > 0 ? static_cast<pid_t>(pid) : -1;
@@ -226,9 +236,47 @@ void run_fork_server(int control_fd) noexcept {
     }
 }
 
-pid_t launch_worker(StartMethod method, int worker_fd, int pool_fd, int max_tasks) {
+ForkZygote::ForkZygote() {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("cfutures: socketpair");
+    try {
+        pid_ = g_launcher.get().run([&]() -> pid_t {
+            const pid_t pid = ::fork();
+            if (pid < 0) throw_errno("cfutures: fork");
+            if (pid == 0) {
+                ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+                ::close(sv[0]);
+                run_fork_server(sv[1], /*forked_from_the_program=*/true);
+            }
+            return pid;
+        });
+    } catch (...) {
+        ::close(sv[0]);
+        ::close(sv[1]);
+        throw;
+    }
+    ::close(sv[1]);
+    control_ = sv[0];
+}
+
+ForkZygote::~ForkZygote() {
+    // Not by closing the control socket: processes forked since hold copies of it.
+    ::kill(pid_, SIGKILL);  // a child not yet reaped: its pid cannot have been reused
+    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    ::close(control_);
+}
+
+pid_t ForkZygote::fork_worker(int worker_fd) {
+    const pid_t pid = request_worker(control_, worker_fd, 0) ? forked_worker_pid(control_) : -1;
+    if (pid <= 0) throw std::runtime_error("cfutures: the process that forks a Fork pool's later workers does not answer");
+    return pid;
+}
+
+pid_t launch_worker(StartMethod method, int worker_fd, int pool_fd, int max_tasks, ForkZygote* zygote) {
     switch (method) {
         case StartMethod::Fork:
+            if (zygote) return zygote->fork_worker(worker_fd);
             return g_launcher.get().run([&]() -> pid_t {
                 const pid_t pid = ::fork();
                 if (pid < 0) throw_errno("cfutures: fork");

@@ -149,15 +149,8 @@ void ProcessPoolCore::dispatch(CallWindow::Clock::time_point now) {
 }
 
 Worker& ProcessPoolCore::spawn_worker() {
-    if (method_ == StartMethod::Fork) {
-        // A replacement of a worker killed to stop a call: forked from this thread, with
-        // submitters held on the lock (as before_manager_starts_locked() does), so that
-        // none of them is inside the allocator at the fork.
-        std::lock_guard g(mutex_);
-        Worker& w = start_worker();
-        register_worker_locked(w);
-        return w;
-    }
+    // Under Fork, a replacement of a worker killed to stop a call: forked by the zygote
+    // (start_worker), not from this threaded program.
     Worker& w = start_worker();
     std::lock_guard g(mutex_);
     register_worker_locked(w);
@@ -170,7 +163,7 @@ Worker& ProcessPoolCore::start_worker() {
         if (auto core = weak.lock()) return core->break_from_elsewhere(why);
         return broken_pool(why);
     };
-    StartedWorker started = start_worker_process(method_, max_tasks_, max_memory_, wake_fd_, break_pool);
+    StartedWorker started = start_worker_process(method_, max_tasks_, max_memory_, wake_fd_, break_pool, zygote_.get());
     const std::uint64_t key = next_worker_key_++;
     Worker& w = workers_[key];
     w.pid = started.pid;
@@ -378,6 +371,7 @@ void ProcessPoolCore::release_workers() noexcept {
     }
     workers_.clear();
     stopping_workers_ = 0;
+    zygote_.reset();
 }
 
 void remote_submit(ProcessPoolCore& core, StateBase* state, std::string call, ReplyDecoder decode,

@@ -40,6 +40,7 @@
 
 #include "../remote/remote_manager.hpp"
 #include "express_lanes.hpp"
+#include "launcher.hpp"
 #include "stop_board.hpp"
 #include "wire.hpp"
 
@@ -131,10 +132,11 @@ private:
     /// exists and before the parent grows more state; and from here, with submitters held
     /// on the lock, so that no thread of ours is inside the allocator at the fork (GCC 12's
     /// ThreadSanitizer does not make its allocator fork-safe: a forked worker could block
-    /// on its lock forever).
+    /// on its lock forever). With them, the zygote that forks the later ones (launcher.hpp).
     void before_manager_starts_locked() override {
         if (method_ != StartMethod::Fork) return;
         while (static_cast<int>(workers_.size()) < max_workers_) register_worker_locked(start_worker());
+        zygote_ = std::make_unique<ForkZygote>();
     }
 
     /// An idle worker's express lane.
@@ -277,6 +279,7 @@ private:
     std::uint64_t next_worker_key_ = 1;
     std::unordered_map<std::uint64_t, Worker> workers_;
     std::size_t stopping_workers_ = 0;  // of workers_, killed to stop a call and not yet reaped
+    std::unique_ptr<ForkZygote> zygote_;  // Fork: forks the workers after the first ones
     char read_chunk_[64 * 1024];
 };
 

@@ -57,7 +57,7 @@ __attribute__((constructor)) void become_worker_if_asked() {
     // Die with the program: our parent is its launcher thread, which lives as long as it.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != static_cast<pid_t>(ppid)) ::_exit(0);
-    if (std::strcmp(kind, "forkserver") == 0) run_fork_server(fd);
+    if (std::strcmp(kind, "forkserver") == 0) run_fork_server(fd, /*forked_from_the_program=*/false);
     run_worker(fd, max_tasks, /*forked_from_the_program=*/false);
 }
 

@@ -19,12 +19,12 @@
 namespace cf::detail {
 
 StartedWorker start_worker_process(StartMethod method, int max_tasks, std::size_t max_memory, int manager_wake_fd,
-                                   express::Lane::BreakPool break_pool) {
+                                   express::Lane::BreakPool break_pool, ForkZygote* zygote) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("cfutures: socketpair");
     StartedWorker w;
     try {
-        w.pid = launch_worker(method, sv[1], sv[0], max_tasks);
+        w.pid = launch_worker(method, sv[1], sv[0], max_tasks, zygote);
     } catch (...) {
         ::close(sv[0]);
         ::close(sv[1]);

@@ -10,6 +10,7 @@
 #include <cfutures/process_pool.hpp>
 
 #include "express_lanes.hpp"
+#include "launcher.hpp"
 #include "stop_board.hpp"
 
 namespace cf::detail {
@@ -27,7 +28,8 @@ struct StartedWorker {
 /// (and what launching throws) when the worker cannot be started.
 /// `max_memory` (bytes, 0: none) is sent to the worker as its first frame after its
 /// board; a worker with a limit gets no lane (its calls are watched after each one).
+/// `zygote`: see launch_worker.
 StartedWorker start_worker_process(StartMethod method, int max_tasks, std::size_t max_memory, int manager_wake_fd,
-                                   express::Lane::BreakPool break_pool);
+                                   express::Lane::BreakPool break_pool, ForkZygote* zygote);
 
 }  // namespace cf::detail
