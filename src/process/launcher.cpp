@@ -134,6 +134,41 @@ pid_t spawn_self(const std::string& role, int fd) {
 
 PerProcess<Launcher> g_launcher;
 
+/// fork() from the launcher thread: the child, which dies with the program
+/// (PR_SET_PDEATHSIG), runs `child()`, which never returns. The child's pid.
+template <class Child>
+pid_t fork_from_launcher(Child child) {
+    return g_launcher.get().run([&]() -> pid_t {
+        const pid_t pid = ::fork();
+        if (pid < 0) throw_errno("cfutures: fork");
+        if (pid == 0) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            child();
+            ::_exit(127);  // not reached: a child never returns into the program's code
+        }
+        return pid;
+    });
+}
+
+/// Starts a server process with `start(program_end, server_end)` (its pid), given the
+/// server's end of a new control socket; the program's end goes to `control`.
+template <class Start>
+pid_t start_server(Start start, int& control) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("cfutures: socketpair");
+    pid_t pid = -1;
+    try {
+        pid = start(sv[0], sv[1]);
+    } catch (...) {
+        ::close(sv[0]);
+        ::close(sv[1]);
+        throw;
+    }
+    ::close(sv[1]);
+    control = sv[0];
+    return pid;
+}
+
 /// Asks the fork server (or a zygote) on `control` for a worker on `worker_fd`; false
 /// when it is gone.
 bool request_worker(int control, int worker_fd, int max_tasks) {
@@ -179,17 +214,12 @@ public:
 
 private:
     void start_server() {
-        int sv[2];
-        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("cfutures: socketpair");
-        try {
-            g_launcher.get().run([&] { return spawn_self("forkserver:" + std::to_string(kChildFd) + ":0", sv[1]); });
-        } catch (...) {
-            ::close(sv[0]);
-            ::close(sv[1]);
-            throw;
-        }
-        ::close(sv[1]);
-        control_ = sv[0];
+        cf::detail::start_server(
+            [](int, int server_end) {
+                return g_launcher.get().run(
+                    [&] { return spawn_self("forkserver:" + std::to_string(kChildFd) + ":0", server_end); });
+            },
+            control_);
     }
 
     bool send_request(int worker_fd, int max_tasks) { return request_worker(control_, worker_fd, max_tasks); }
@@ -237,26 +267,14 @@ void run_fork_server(int control_fd, bool forked_from_the_program) noexcept {
 }
 
 ForkZygote::ForkZygote() {
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("cfutures: socketpair");
-    try {
-        pid_ = g_launcher.get().run([&]() -> pid_t {
-            const pid_t pid = ::fork();
-            if (pid < 0) throw_errno("cfutures: fork");
-            if (pid == 0) {
-                ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-                ::close(sv[0]);
-                run_fork_server(sv[1], /*forked_from_the_program=*/true);
-            }
-            return pid;
-        });
-    } catch (...) {
-        ::close(sv[0]);
-        ::close(sv[1]);
-        throw;
-    }
-    ::close(sv[1]);
-    control_ = sv[0];
+    pid_ = start_server(
+        [](int program_end, int server_end) {
+            return fork_from_launcher([&] {
+                ::close(program_end);
+                run_fork_server(server_end, /*forked_from_the_program=*/true);
+            });
+        },
+        control_);
 }
 
 ForkZygote::~ForkZygote() {
@@ -277,15 +295,9 @@ pid_t launch_worker(StartMethod method, int worker_fd, int pool_fd, int max_task
     switch (method) {
         case StartMethod::Fork:
             if (zygote) return zygote->fork_worker(worker_fd);
-            return g_launcher.get().run([&]() -> pid_t {
-                const pid_t pid = ::fork();
-                if (pid < 0) throw_errno("cfutures: fork");
-                if (pid == 0) {
-                    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-                    ::close(pool_fd);
-                    run_worker(worker_fd, max_tasks, /*forked_from_the_program=*/true);
-                }
-                return pid;
+            return fork_from_launcher([&] {
+                ::close(pool_fd);
+                run_worker(worker_fd, max_tasks, /*forked_from_the_program=*/true);
             });
         case StartMethod::Spawn:
             return g_launcher.get().run([&] {
